@@ -1,0 +1,62 @@
+"""pagemail: the application factory. `flask --app app run` serves it; `flask --app app db upgrade` migrates."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask
+from flask_migrate import Migrate
+from requests.adapters import HTTPAdapter
+
+from config import check_production, env_with_dotenv, load_config
+from connect.install_keys import InstallKeyStore
+from connect.outgoing import MemoryTokenCache, UserTokens
+from logs import configure_logging, install_request_logging
+from models import db
+from models.secrets import secret_box_from_config
+
+ROOT = Path(__file__).resolve().parent
+migrate = Migrate(directory=str(ROOT / "migrations"))
+
+
+def http_session(pool_size: int = 32) -> requests.Session:
+    """One pooled session for all outgoing calls; retries are the Confluence client's job, not urllib3's."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.trust_env = False
+    return session
+
+
+def create_app(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    env = env_with_dotenv(os.environ if environ is None else environ, ROOT)
+    config = load_config(env, Path(app.instance_path))
+    config.update(overrides or {})
+    # Before any connection is made: refuse unsafe production settings with a message naming the variable.
+    check_production(config)
+    app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    configure_logging()
+    db.init_app(app)
+    migrate.init_app(app, db)
+
+    session = http_session()
+    app.extensions["pagemail.http"] = session
+    app.extensions["pagemail.secrets"] = secret_box_from_config(app.config)
+    app.extensions["pagemail.install_keys"] = InstallKeyStore(app.config["CONNECT_INSTALL_KEYS_URL"], session)
+    app.extensions["pagemail.user_tokens"] = UserTokens(
+        app.config["OAUTH_AUTH_SERVER_URL"], session, MemoryTokenCache()
+    )
+
+    from views import register_views
+
+    register_views(app)
+    install_request_logging(app)
+    return app

@@ -1,0 +1,107 @@
+"""Configuration from the environment (DESIGN §6), with the production safety checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, str] = {
+    "BASE_URL": "http://localhost:8000",
+    "APP_KEY": "pagemail",
+    "APP_ENV": "development",
+    "CONNECT_INSTALL_KEYS_URL": "https://connect-install-keys.atlassian.com",
+    "CONNECT_ALLOWED_HOSTS": "*.atlassian.net",
+    "CONNECT_ALLOW_INSECURE_HOSTS": "",
+    "OAUTH_AUTH_SERVER_URL": "https://oauth-2-authorization-server.services.atlassian.com",
+    "CONNECT_ALL_JS_URL": "https://connect-cdn.atl-paas.net/all.js",
+    "SMTP_DEFAULT_HOST": "",
+    "SMTP_DEFAULT_PORT": "",
+    "SMTP_DEFAULT_SECURITY": "starttls",
+    "SMTP_DEFAULT_USERNAME": "",
+    "SMTP_DEFAULT_PASSWORD": "",
+    "SMTP_DEFAULT_FROM": "",
+    "SMTP_ALLOW_PRIVATE_HOSTS": "",
+    "SECRETS_KMS_KEY_ID": "",
+    "SECRETS_KEY_FILE": "",
+    "BACKUP_S3_BUCKET": "",
+    "BACKUP_DIR": "",
+    "REDIS_URL": "",
+    "DATABASE_URL": "",
+}
+
+FLAGS = ("CONNECT_ALLOW_INSECURE_HOSTS", "SMTP_ALLOW_PRIVATE_HOSTS")
+
+
+class ConfigError(RuntimeError):
+    """An unsafe or invalid setting; the message names the variable."""
+
+
+def is_true(value: object) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    """Build the Flask config from environment variables (and defaults)."""
+    config: dict[str, Any] = {}
+    for name, default in DEFAULTS.items():
+        value = env.get(name, default)
+        config[name] = is_true(value) if name in FLAGS else value.strip()
+    config["BASE_URL"] = config["BASE_URL"].rstrip("/")
+    config["OAUTH_AUTH_SERVER_URL"] = config["OAUTH_AUTH_SERVER_URL"].rstrip("/")
+    config["CONNECT_INSTALL_KEYS_URL"] = config["CONNECT_INSTALL_KEYS_URL"].rstrip("/")
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{instance_path / 'pagemail.sqlite'}"
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if config["DATABASE_URL"].startswith("postgresql"):
+        # pre-ping drops connections the server closed; sizes suit threaded workers (DESIGN §4, issue 5).
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    if not config["SECRETS_KEY_FILE"]:
+        config["SECRETS_KEY_FILE"] = str(instance_path / "secrets.key")
+    config["INSTANCE_PATH"] = str(instance_path)
+    config["IS_PRODUCTION"] = config["APP_ENV"] == "production"
+    # Bodies are small JSON; attachments never go through us upwards.
+    config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    return config
+
+
+def check_production(config: Mapping[str, Any]) -> None:
+    """Refuse to start in production with a setting that is only safe for local work."""
+    if not config.get("IS_PRODUCTION"):
+        return
+    problems: list[str] = []
+    if not str(config["BASE_URL"]).startswith("https://"):
+        problems.append("BASE_URL must be https:// in production")
+    if config["CONNECT_ALLOW_INSECURE_HOSTS"]:
+        problems.append("CONNECT_ALLOW_INSECURE_HOSTS must be off in production")
+    if config["SMTP_ALLOW_PRIVATE_HOSTS"]:
+        problems.append("SMTP_ALLOW_PRIVATE_HOSTS must be off in production")
+    if not config["SECRETS_KMS_KEY_ID"]:
+        problems.append("SECRETS_KMS_KEY_ID must be set in production (KMS envelope encryption)")
+    if str(config["DATABASE_URL"]).startswith("sqlite"):
+        problems.append("DATABASE_URL must point at PostgreSQL in production, not SQLite")
+    for name in ("CONNECT_INSTALL_KEYS_URL", "OAUTH_AUTH_SERVER_URL", "CONNECT_ALL_JS_URL"):
+        if not str(config[name]).startswith("https://"):
+            problems.append(f"{name} must be https:// in production (is the sandbox configured?)")
+    allowed = str(config["CONNECT_ALLOWED_HOSTS"])
+    if any(h.strip().split(":")[0] in {"localhost", "127.0.0.1", "*"} for h in allowed.split(",")):
+        problems.append("CONNECT_ALLOWED_HOSTS must not allow localhost or * in production")
+    if problems:
+        raise ConfigError("Unsafe configuration for APP_ENV=production: " + "; ".join(problems))
+
+
+def env_with_dotenv(environ: Mapping[str, str], root: Path) -> dict[str, str]:
+    """The process environment, completed by a `.env` file in development (the environment wins)."""
+    merged = dict(environ)
+    if environ.get("APP_ENV", "development") != "production" and (root / ".env").is_file():
+        from dotenv import dotenv_values
+
+        for key, value in dotenv_values(root / ".env").items():
+            if value is not None:
+                merged.setdefault(key, value)
+    return merged
+
+
+def process_env() -> dict[str, str]:
+    return dict(os.environ)

@@ -1,0 +1,1 @@
+"""Atlassian Connect, and nothing else: JWT and qsh, lifecycle, request authentication, the REST client."""

@@ -1,0 +1,243 @@
+"""The Confluence REST client: as the app or as a user, with timeouts, retries and a time budget.
+
+Retry policy (in the spirit of urllib3's Retry): 429 and 503 wait for `Retry-After` (any method: the request was
+not processed); other 5xx and connection errors are retried only for idempotent calls, with capped exponential
+backoff and full jitter; nothing waits beyond the action's time budget. Redirects are followed by hand so that the
+`Authorization` header never travels to another host (attachment downloads redirect to a media host).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from connect.outgoing import TenantAccess, UserTokens, app_jwt
+from errors import ForbiddenError, NotFoundError, RateLimitedError, UpstreamError
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    backoff_base: float = 0.25
+    backoff_cap: float = 4.0
+    max_retry_after: float = 30.0
+    connect_timeout: float = 3.05
+    read_timeout: float = 20.0
+
+    def backoff(self, attempt: int) -> float:
+        # Full jitter: spreads retries of many clients hit by the same outage.
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1))))
+
+
+class Deadline:
+    """The time budget of one user action (a send, a preview), shared by all its calls."""
+
+    def __init__(self, seconds: float) -> None:
+        self.ends_at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.ends_at - time.monotonic()
+
+
+@dataclass(frozen=True)
+class Download:
+    data: bytes
+    content_type: str
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class ConfluenceClient:
+    """One tenant, one identity: the app itself (`account_id=None`) or a user acting through impersonation."""
+
+    def __init__(
+        self,
+        tenant: TenantAccess,
+        *,
+        app_key: str,
+        session: requests.Session,
+        user_tokens: UserTokens | None = None,
+        account_id: str | None = None,
+        policy: RetryPolicy | None = None,
+        deadline: Deadline | None = None,
+    ) -> None:
+        if account_id is not None and user_tokens is None:
+            raise ValueError("acting as a user needs user_tokens")
+        self.tenant = tenant
+        self.app_key = app_key
+        self.session = session
+        self.user_tokens = user_tokens
+        self.account_id = account_id
+        self.policy = policy or RetryPolicy()
+        self.deadline = deadline or Deadline(60.0)
+        self.base_origin = _origin(tenant.base_url)
+
+    # -- public calls -------------------------------------------------------------------------------------------
+    def get_json(self, path: str, params: Any = None) -> Any:
+        return _json(self.request("GET", path, params=params))
+
+    def post_json(self, path: str, body: Any, params: Any = None, *, idempotent: bool = False) -> Any:
+        return _json(self.request("POST", path, params=params, json=body, idempotent=idempotent))
+
+    def download(self, path: str, max_bytes: int) -> Download:
+        """Fetch a binary (an attachment), refusing anything larger than `max_bytes`."""
+        response = self.request("GET", path, stream=True)
+        try:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise UpstreamError("the attachment is larger than allowed", code="attachment_too_large")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UpstreamError("the attachment is larger than allowed", code="attachment_too_large")
+                chunks.append(chunk)
+        except requests.RequestException:
+            raise UpstreamError("Confluence broke off a download", code="confluence_unavailable") from None
+        finally:
+            response.close()
+        content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
+        return Download(b"".join(chunks), content_type)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        """Send with retries and manual redirects; answer the final response or raise a named error."""
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        url = requests.Request(method, self.tenant.base_url + "/" + path.lstrip("/"), params=params).prepare().url
+        assert url is not None
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send_with_retries(method, url, json, idempotent, stream)
+            if response.status_code not in REDIRECT_STATUSES:
+                return _raise_for_status(response)
+            location = response.headers.get("Location")
+            response.close()
+            if not location:
+                raise UpstreamError("Confluence sent a redirect without a location", code="confluence_unavailable")
+            url = urljoin(url, location)
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise UpstreamError("Confluence redirected to an unsupported URL", code="confluence_unavailable")
+            if response.status_code == 303:
+                method, json = "GET", None
+        raise UpstreamError("Confluence redirected too often", code="confluence_unavailable")
+
+    # -- internals ----------------------------------------------------------------------------------------------
+    def _headers(self, method: str, url: str) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": "pagemail"}
+        if _origin(url) != self.base_origin:
+            return headers  # never send our credentials to another host
+        if self.account_id is None:
+            headers["Authorization"] = "JWT " + app_jwt(self.tenant, self.app_key, method, url)
+        else:
+            assert self.user_tokens is not None
+            headers["Authorization"] = "Bearer " + self.user_tokens.token(self.tenant, self.account_id)
+        return headers
+
+    def _send_with_retries(self, method: str, url: str, json: Any, idempotent: bool, stream: bool) -> requests.Response:
+        policy = self.policy
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = self.deadline.remaining()
+            if remaining <= 0:
+                raise UpstreamError("Confluence did not answer in time", code="confluence_timeout")
+            timeout = (min(policy.connect_timeout, remaining), min(policy.read_timeout, remaining))
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    json=json,
+                    headers=self._headers(method, url),
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=stream,
+                )
+            except requests.Timeout:
+                if idempotent and self._pause(attempt, policy.backoff(attempt)):
+                    continue
+                raise UpstreamError("Confluence did not answer in time", code="confluence_timeout") from None
+            except requests.RequestException:
+                if idempotent and self._pause(attempt, policy.backoff(attempt)):
+                    continue
+                raise UpstreamError("Confluence is unreachable", code="confluence_unavailable") from None
+            status = response.status_code
+            if status in (429, 503):
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                if wait is None:
+                    wait = policy.backoff(attempt)
+                if wait <= policy.max_retry_after and self._pause(attempt, wait):
+                    response.close()
+                    continue
+                return response
+            if status >= 500 and idempotent and self._pause(attempt, policy.backoff(attempt)):
+                response.close()
+                continue
+            return response
+
+    def _pause(self, attempt: int, seconds: float) -> bool:
+        """Sleep before another attempt if attempts and the time budget allow it."""
+        if attempt >= self.policy.max_attempts or seconds >= self.deadline.remaining():
+            return False
+        time.sleep(seconds)
+        return True
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _raise_for_status(response: requests.Response) -> requests.Response:
+    status = response.status_code
+    if status < 400:
+        return response
+    response.close()
+    if status == 404:
+        raise NotFoundError("Confluence could not find it, or you may not see it", code="confluence_not_found")
+    if status == 403:
+        raise ForbiddenError("Confluence does not allow you to do this", code="confluence_forbidden")
+    if status == 401:
+        raise UpstreamError("Confluence refused the app's credentials", code="confluence_unauthorized")
+    if status == 429:
+        raise RateLimitedError("Confluence is busy (rate limited); try again shortly", code="confluence_rate_limited")
+    if status >= 500:
+        raise UpstreamError(f"Confluence failed to answer ({status})", code="confluence_unavailable")
+    raise UpstreamError(f"Confluence rejected the request ({status})", code="confluence_bad_request")
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise UpstreamError("Confluence sent an unreadable answer", code="confluence_bad_answer") from None

@@ -1,0 +1,85 @@
+"""Per-tenant settings (DESIGN §1 admin settings) and per-space settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models import db
+
+if TYPE_CHECKING:
+    from models.tenant import Tenant
+
+DEFAULT_MAX_RECIPIENTS = 100
+DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+
+class TenantSettings(db.Model):  # type: ignore[name-defined]
+    """One row per tenant; every column has a safe default so a fresh install works."""
+
+    __tablename__ = "tenant_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), unique=True)
+
+    # mail
+    sender_name: Mapped[str] = mapped_column(String(120), default="Confluence")
+    sender_address: Mapped[str] = mapped_column(String(254), default="")  # "" = the server's default From
+    subject_prefix: Mapped[str] = mapped_column(String(60), default="[Confluence]")
+    reply_to_mode: Mapped[str] = mapped_column(String(16), default="sender")  # sender | none
+
+    # layout
+    image_mode: Mapped[str] = mapped_column(String(16), default="fit")  # original | fit | max_side
+    image_max_side: Mapped[int] = mapped_column(Integer, default=1200)
+    external_images: Mapped[str] = mapped_column(String(8), default="link")  # link | drop
+    header_text: Mapped[str] = mapped_column(String(200), default="")
+    button_label: Mapped[str] = mapped_column(String(60), default="")  # "" = localized default
+    custom_css: Mapped[str] = mapped_column(Text, default="")
+
+    # permissions
+    permission_mode: Mapped[str] = mapped_column(String(8), default="all")  # all | groups
+    allowed_group_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enforce_in_all_spaces: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_external: Mapped[bool] = mapped_column(Boolean, default=True)
+    allowed_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    max_recipients: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_RECIPIENTS)
+    max_attachment_bytes: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_ATTACHMENT_BYTES)
+
+    # mail server
+    smtp_mode: Mapped[str] = mapped_column(String(8), default="default")  # default | custom
+    smtp_host: Mapped[str] = mapped_column(String(253), default="")
+    smtp_port: Mapped[int] = mapped_column(Integer, default=587)
+    smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")  # starttls | tls
+    smtp_username: Mapped[str] = mapped_column(String(254), default="")
+    # Envelope-encrypted, bound to the tenant and this field; never returned by any endpoint.
+    smtp_password_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+
+    debug_logging_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="settings")
+
+    SMTP_PASSWORD_FIELD = "tenant_settings.smtp_password"  # noqa: S105 (a field name, not a secret)
+
+    def __repr__(self) -> str:
+        return f"<TenantSettings tenant_id={self.tenant_id}>"
+
+
+class SpaceSettings(db.Model):  # type: ignore[name-defined]
+    """A space admin's choices for one space; group *ids* because group names change."""
+
+    __tablename__ = "space_settings"
+    __table_args__ = (UniqueConstraint("tenant_id", "space_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    space_key: Mapped[str] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    group_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="space_settings")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "groupIds": list(self.group_ids or [])}

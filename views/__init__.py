@@ -1,0 +1,19 @@
+"""Blueprints for the iframe pages and their JSON API: parse, authorise, call mail/ or models/, answer."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_views(app: Flask) -> None:
+    from connect.lifecycle import bp as lifecycle_bp
+    from views.descriptor import bp as descriptor_bp
+    from views.errors import register_error_handlers
+    from views.modules import bp as modules_bp
+    from views.security import install_security_headers
+
+    app.register_blueprint(descriptor_bp)
+    app.register_blueprint(lifecycle_bp)
+    app.register_blueprint(modules_bp)
+    register_error_handlers(app)
+    install_security_headers(app)

@@ -1,0 +1,50 @@
+"""Security headers on every response (DESIGN §4): CSP with frame-ancestors, nosniff, no-referrer, no-store."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, Response
+
+
+def frame_ancestors(allowed_hosts: str, allow_insecure: bool) -> str:
+    sources = ["'self'"]
+    for pattern in (p.strip() for p in allowed_hosts.split(",")):
+        if pattern:
+            sources.append(f"https://{pattern}")
+            if allow_insecure:
+                sources.append(f"http://{pattern}")
+    return " ".join(sources)
+
+
+def install_security_headers(app: Flask) -> None:
+    config = app.config
+    all_js = urlsplit(config["CONNECT_ALL_JS_URL"])
+    script_origin = f"{all_js.scheme}://{all_js.netloc}" if all_js.netloc else ""
+    csp = "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src 'self' {script_origin}".strip(),
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob: https:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "frame-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors "
+            + frame_ancestors(config["CONNECT_ALLOWED_HOSTS"], config["CONNECT_ALLOW_INSECURE_HOSTS"]),
+        ]
+    )
+    production = config["IS_PRODUCTION"]
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", csp)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers.setdefault("Cache-Control", "no-store")
+        if production:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        return response
