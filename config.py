@@ -31,6 +31,18 @@ DEFAULTS: dict[str, str] = {
     "DATABASE_URL": "",
 }
 
+# Read when present (AWS SDK settings, optional extras); no defaults of their own.
+PASSTHROUGH = (
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL_S3",
+    "SECRETS_PREVIOUS_KEY_FILES",
+    "SECRETS_PREVIOUS_KMS_KEY_IDS",
+    "SMTP_CA_FILE",
+)
+
 FLAGS = ("CONNECT_ALLOW_INSECURE_HOSTS", "SMTP_ALLOW_PRIVATE_HOSTS")
 
 
@@ -48,6 +60,9 @@ def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     for name, default in DEFAULTS.items():
         value = env.get(name, default)
         config[name] = is_true(value) if name in FLAGS else value.strip()
+    for name in PASSTHROUGH:
+        if env.get(name):
+            config[name] = env[name]
     config["BASE_URL"] = config["BASE_URL"].rstrip("/")
     config["OAUTH_AUTH_SERVER_URL"] = config["OAUTH_AUTH_SERVER_URL"].rstrip("/")
     config["CONNECT_INSTALL_KEYS_URL"] = config["CONNECT_INSTALL_KEYS_URL"].rstrip("/")
@@ -77,6 +92,8 @@ def check_production(config: Mapping[str, Any]) -> None:
         problems.append("CONNECT_ALLOW_INSECURE_HOSTS must be off in production")
     if config["SMTP_ALLOW_PRIVATE_HOSTS"]:
         problems.append("SMTP_ALLOW_PRIVATE_HOSTS must be off in production")
+    if config["SMTP_DEFAULT_HOST"] and config["SMTP_DEFAULT_SECURITY"] not in ("starttls", "tls"):
+        problems.append("SMTP_DEFAULT_SECURITY must be starttls or tls in production")
     if not config["SECRETS_KMS_KEY_ID"]:
         problems.append("SECRETS_KMS_KEY_ID must be set in production (KMS envelope encryption)")
     if str(config["DATABASE_URL"]).startswith("sqlite"):
