@@ -14,9 +14,11 @@ from requests.adapters import HTTPAdapter
 
 from config import check_production, env_with_dotenv, load_config
 from connect.install_keys import InstallKeyStore
-from connect.outgoing import MemoryTokenCache, UserTokens
+from connect.outgoing import UserTokens
+from connect.token_store import token_cache_from_config
 from logs import configure_logging, install_request_logging
 from models import db
+from models.commands import register_commands
 from models.secrets import secret_box_from_config
 
 ROOT = Path(__file__).resolve().parent
@@ -46,14 +48,16 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[s
     configure_logging()
     db.init_app(app)
     migrate.init_app(app, db)
+    register_commands(app)
 
     session = http_session()
     app.extensions["pagemail.http"] = session
-    app.extensions["pagemail.secrets"] = secret_box_from_config(app.config)
+    box = secret_box_from_config(app.config)
+    app.extensions["pagemail.secrets"] = box
     app.extensions["pagemail.install_keys"] = InstallKeyStore(app.config["CONNECT_INSTALL_KEYS_URL"], session)
-    app.extensions["pagemail.user_tokens"] = UserTokens(
-        app.config["OAUTH_AUTH_SERVER_URL"], session, MemoryTokenCache()
-    )
+    # Redis (tokens stored encrypted) when REDIS_URL is set, so instances share grants; memory otherwise.
+    tokens = token_cache_from_config(app.config, box)
+    app.extensions["pagemail.user_tokens"] = UserTokens(app.config["OAUTH_AUTH_SERVER_URL"], session, tokens)
 
     from views import register_views
 

@@ -8,7 +8,9 @@ backoff and full jitter; nothing waits beyond the action's time budget. Redirect
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -19,6 +21,10 @@ import requests
 
 from connect.outgoing import TenantAccess, UserTokens, app_jwt
 from errors import ForbiddenError, NotFoundError, RateLimitedError, UpstreamError
+
+log = logging.getLogger(__name__)
+# Ids in paths become placeholders in debug lines: the route shape helps, the ids are not needed.
+PATH_IDS = re.compile(r"/(att)?\d+(?=/|$)")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -81,6 +87,7 @@ class ConfluenceClient:
         account_id: str | None = None,
         policy: RetryPolicy | None = None,
         deadline: Deadline | None = None,
+        debug: bool = False,
     ) -> None:
         if account_id is not None and user_tokens is None:
             raise ValueError("acting as a user needs user_tokens")
@@ -92,6 +99,8 @@ class ConfluenceClient:
         self.policy = policy or RetryPolicy()
         self.deadline = deadline or Deadline(60.0)
         self.base_origin = _origin(tenant.base_url)
+        # An admin's temporary debug logging: one line per call, with no user data (no query, no ids, no bodies).
+        self.debug = debug
 
     # -- public calls -------------------------------------------------------------------------------------------
     def get_json(self, path: str, params: Any = None) -> Any:
@@ -192,6 +201,17 @@ class ConfluenceClient:
                     continue
                 raise UpstreamError("Confluence is unreachable", code="confluence_unavailable") from None
             status = response.status_code
+            if self.debug:
+                log.info(
+                    "confluence call",
+                    extra={
+                        "event": "confluence_call",
+                        "method": method,
+                        "status": status,
+                        "route": PATH_IDS.sub("/{id}", urlsplit(url).path),
+                        "attempt": attempt,
+                    },
+                )
             if status in (429, 503):
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
                 if wait is None:

@@ -45,6 +45,7 @@ __all__ = [
     "SecretBox",
     "SecretError",
     "SecretKeyConfigError",
+    "SecretSealer",
     "secret_box_from_config",
 ]
 
@@ -84,6 +85,17 @@ class SecretBox(Protocol):
     def decrypt(self, token: str, *, tenant: str, field: str) -> str: ...
 
     def needs_rotation(self, token: str) -> bool: ...
+
+
+@runtime_checkable
+class SecretSealer(Protocol):
+    """Byte sealing for large payloads (backup archives), bound to a purpose and a name."""
+
+    def seal_bytes(self, data: bytes, *, purpose: str, name: str) -> bytes: ...
+
+    def open_bytes(self, sealed: bytes, *, purpose: str, name: str) -> bytes: ...
+
+    def current_key_label(self) -> str: ...
 
 
 def _check_context_part(name: str, value: object) -> str:
@@ -160,6 +172,73 @@ class _Token:
 
 _NOT_FOR_THIS_CONTEXT = "token does not decrypt: it was tampered with, or sealed for another tenant or field"
 
+# --- sealed bytes: the binary sibling of the token, for archives ----------------------------------
+#
+#     b"PMS1" | header length (4 bytes, big-endian) | header (canonical JSON) | AES-GCM ciphertext
+#
+# The header names provider, key, wrapped data key and nonce like a token does. The payload's
+# AAD is the context followed by the header, so no byte of a sealed blob can change unnoticed.
+_SEALED_MAGIC = b"PMS1"
+_SEALED_HEADER_MAX = 16 * 1024
+# AES-GCM in one piece: cryptography refuses more than 2**31 - 1 bytes per call.
+_SEALED_MAX_BYTES = 2**31 - 1 - _TAG_BYTES
+_HEADER_KEYS = ("provider", "key", "wrapped", "nonce")
+_NOT_FOR_THIS_PURPOSE = (
+    "sealed data does not decrypt: it was tampered with or truncated, or sealed for another purpose or name"
+)
+
+
+def _bytes_context(purpose: str, name: str) -> dict[str, str]:
+    # Other keys than a token's context ("tenant", "field"), so the two kinds can never be confused.
+    return {"purpose": _check_context_part("purpose", purpose), "name": _check_context_part("name", name)}
+
+
+def _bytes_aad(context: Mapping[str, str]) -> bytes:
+    canonical = {**context, "v": CONTEXT_VERSION}
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def _sealed_header(token: _Token) -> bytes:
+    header = {
+        "provider": token.provider,
+        "key": token.key,
+        "wrapped": _b64encode(token.wrapped_key),
+        "nonce": _b64encode(token.nonce),
+    }
+    return json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def _parse_sealed(sealed: object) -> tuple[_Token, bytes]:
+    """Split a sealed blob into its token parts (ciphertext included) and the raw header bytes."""
+    if not isinstance(sealed, bytes | bytearray | memoryview):
+        raise SecretError("sealed data must be bytes")
+    blob = bytes(sealed)
+    prefix = len(_SEALED_MAGIC) + 4
+    if len(blob) < prefix or blob[: len(_SEALED_MAGIC)] != _SEALED_MAGIC:
+        raise SecretError("not sealed data: the format marker is missing")
+    header_length = int.from_bytes(blob[len(_SEALED_MAGIC) : prefix], "big")
+    if header_length > _SEALED_HEADER_MAX or len(blob) < prefix + header_length + _TAG_BYTES:
+        raise SecretError("malformed sealed data: truncated, or the header length is wrong")
+    header_bytes = blob[prefix : prefix + header_length]
+    try:
+        header = json.loads(header_bytes.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        raise SecretError("malformed sealed data: the header is not JSON") from None
+    if not isinstance(header, dict) or not all(isinstance(header.get(k), str) for k in _HEADER_KEYS):
+        raise SecretError("malformed sealed data: the header lacks provider, key, wrapped key or nonce")
+    if not _PROVIDER_RE.match(header["provider"]) or not _KEY_LABEL_RE.match(header["key"]):
+        raise SecretError("malformed sealed data: bad provider or key")
+    token = _Token(
+        provider=header["provider"],
+        key=header["key"],
+        wrapped_key=_b64decode(header["wrapped"], "wrapped data key"),
+        nonce=_b64decode(header["nonce"], "nonce"),
+        ciphertext=blob[prefix + header_length :],
+    )
+    if len(token.nonce) != _NONCE_BYTES:
+        raise SecretError("malformed sealed data: the nonce has the wrong length")
+    return token, header_bytes
+
 
 class _EnvelopeBox(ABC):
     """The data-key layer; subclasses only provide, wrap and unwrap data keys."""
@@ -213,6 +292,50 @@ class _EnvelopeBox(ABC):
         # A token of another provider counts as "not under the current key": it needs re-sealing too.
         parsed = _Token.parse(token)
         return parsed.provider != self.provider or parsed.key != self._current_key_label()
+
+    def current_key_label(self) -> str:
+        """The current master key as tokens name it (local key id or KMS key ARN); not secret."""
+        return self._current_key_label()
+
+    # Data keys for a context other than tenant + field (sealed bytes); same wrapping as tokens.
+    @abstractmethod
+    def _new_data_key_in(self, context: Mapping[str, str], aad: bytes) -> tuple[str, bytes, bytes]: ...
+
+    @abstractmethod
+    def _open_data_key_in(self, token: _Token, context: Mapping[str, str], aad: bytes) -> bytes: ...
+
+    def seal_bytes(self, data: bytes, *, purpose: str, name: str) -> bytes:
+        """Seal `data` under a fresh data key, bound to `purpose` and `name` (e.g. "backup", archive name)."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError("data must be bytes")
+        if len(data) > _SEALED_MAX_BYTES:
+            raise ValueError("data is too large to seal in one piece (2 GiB at most)")
+        context = _bytes_context(purpose, name)
+        aad = _bytes_aad(context)
+        key_label, data_key, wrapped_key = self._new_data_key_in(context, aad)
+        if len(data_key) != _KEY_BYTES or not _KEY_LABEL_RE.match(key_label):
+            raise SecretBackendError(f"{self.provider} key provider returned an unusable data key")
+        nonce = os.urandom(_NONCE_BYTES)
+        header = _sealed_header(_Token(self.provider, key_label, wrapped_key, nonce, b""))
+        ciphertext = AESGCM(data_key).encrypt(nonce, bytes(data), aad + header)
+        return _SEALED_MAGIC + len(header).to_bytes(4, "big") + header + ciphertext
+
+    def open_bytes(self, sealed: bytes, *, purpose: str, name: str) -> bytes:
+        """The data `seal_bytes` sealed for the same purpose and name; SecretError otherwise."""
+        context = _bytes_context(purpose, name)
+        aad = _bytes_aad(context)
+        token, header = _parse_sealed(sealed)
+        if token.provider != self.provider:
+            raise SecretError(
+                f"data was sealed by the '{token.provider}' key provider, but this box uses '{self.provider}'"
+            )
+        data_key = self._open_data_key_in(token, context, aad)
+        if len(data_key) != _KEY_BYTES:
+            raise SecretError("malformed sealed data: the data key has the wrong length")
+        try:
+            return AESGCM(data_key).decrypt(token.nonce, token.ciphertext, aad + header)
+        except InvalidTag:
+            raise SecretError(_NOT_FOR_THIS_PURPOSE) from None
 
 
 # --- local key file ------------------------------------------------------------------------------
@@ -333,6 +456,29 @@ class LocalKeyBox(_EnvelopeBox):
             return master.decrypt(nonce, sealed, aad)
         except InvalidTag:
             raise SecretError(_NOT_FOR_THIS_CONTEXT) from None
+
+    def _new_data_key_in(self, context: Mapping[str, str], aad: bytes) -> tuple[str, bytes, bytes]:
+        # The local wrap binds the data key through `aad`, which already carries the whole context.
+        data_key = AESGCM.generate_key(bit_length=256)
+        nonce = os.urandom(_NONCE_BYTES)
+        wrapped_key = nonce + self._masters[self._key_id].encrypt(nonce, data_key, aad)
+        return self._key_id, data_key, wrapped_key
+
+    def _open_data_key_in(self, token: _Token, context: Mapping[str, str], aad: bytes) -> bytes:
+        master = self._masters.get(token.key)
+        if master is None:
+            known = ", ".join(sorted(self._masters))
+            raise SecretError(
+                f"data was sealed under local key {token.key}, but this box only has key(s) {known} "
+                "(wrong SECRETS_KEY_FILE, or a rotated-out key missing from the previous keys)"
+            )
+        if len(token.wrapped_key) != _NONCE_BYTES + _KEY_BYTES + _TAG_BYTES:
+            raise SecretError("malformed sealed data: the wrapped data key has the wrong length")
+        nonce, wrapped = token.wrapped_key[:_NONCE_BYTES], token.wrapped_key[_NONCE_BYTES:]
+        try:
+            return master.decrypt(nonce, wrapped, aad)
+        except InvalidTag:
+            raise SecretError(_NOT_FOR_THIS_PURPOSE) from None
 
 
 # --- AWS KMS -------------------------------------------------------------------------------------
@@ -455,6 +601,31 @@ class KmsKeyBox(_EnvelopeBox):
         data_key = answer.get("Plaintext")
         if not isinstance(data_key, bytes):
             raise SecretBackendError("KMS Decrypt returned no plaintext")
+        return data_key
+
+    def _new_data_key_in(self, context: Mapping[str, str], aad: bytes) -> tuple[str, bytes, bytes]:
+        answer = self._call(
+            "generate_data_key", KeyId=self._key_id, KeySpec="AES_256", EncryptionContext=dict(context)
+        )
+        arn, data_key = answer.get("KeyId"), answer.get("Plaintext")
+        wrapped_key = answer.get("CiphertextBlob")
+        if not isinstance(arn, str) or not isinstance(data_key, bytes) or not isinstance(wrapped_key, bytes):
+            raise SecretBackendError("KMS GenerateDataKey returned an incomplete answer")
+        self._arns[self._key_id] = arn
+        return arn, data_key, wrapped_key
+
+    def _open_data_key_in(self, token: _Token, context: Mapping[str, str], aad: bytes) -> bytes:
+        if not any(token.key == arn for arn in self._known_arns()):
+            raise SecretError(
+                f"data was sealed under KMS key {token.key}, which is neither the configured key "
+                "nor one of the previous keys"
+            )
+        answer = self._call(
+            "decrypt", CiphertextBlob=token.wrapped_key, EncryptionContext=dict(context), KeyId=token.key
+        )
+        data_key = answer.get("Plaintext")
+        if answer.get("KeyId") != token.key or not isinstance(data_key, bytes):
+            raise SecretError("KMS: the data key was sealed under a different KMS key than the data names")
         return data_key
 
 

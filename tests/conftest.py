@@ -14,23 +14,9 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from app import create_app
-from models import db
+from tests.stack import LiveStack, base_environ, running_stack
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def base_environ(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        "APP_ENV": "development",
-        "BASE_URL": "http://localhost:8000",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'pagemail.sqlite'}",
-        "SECRETS_KEY_FILE": str(tmp_path / "secrets.key"),
-        "CONNECT_ALLOWED_HOSTS": "*.atlassian.net,localhost:*,127.0.0.1:*",
-        "CONNECT_ALLOW_INSECURE_HOSTS": "1",
-        "SMTP_ALLOW_PRIVATE_HOSTS": "1",
-    }
-    env.update(extra)
-    return env
 
 
 def make_app(tmp_path: Path, **extra: str) -> Flask:
@@ -73,7 +59,21 @@ def postgres_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        db.session.remove()
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    with running_stack(tmp_path_factory.mktemp("live")) as stack:
+        yield stack
+
+
+@pytest.fixture
+def stack(live_stack: LiveStack) -> Iterator[LiveStack]:
+    """The shared live stack, with faults and the inbox reset around each test."""
+    live_stack.reset_faults()
+    live_stack.catcher.clear()
+    yield live_stack
+    live_stack.reset_faults()

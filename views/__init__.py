@@ -7,13 +7,19 @@ from flask import Flask
 
 def register_views(app: Flask) -> None:
     from connect.lifecycle import bp as lifecycle_bp
+    from views.admin_api import bp as admin_api_bp
+    from views.api import bp as api_bp
     from views.descriptor import bp as descriptor_bp
     from views.errors import register_error_handlers
     from views.modules import bp as modules_bp
+    from views.ratelimit import install_rate_limits
     from views.security import install_security_headers
 
     app.register_blueprint(descriptor_bp)
     app.register_blueprint(lifecycle_bp)
     app.register_blueprint(modules_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(admin_api_bp)
     register_error_handlers(app)
     install_security_headers(app)
+    install_rate_limits(app)

@@ -62,7 +62,7 @@ def test_bad_module_tokens_are_refused(tenant_app: Flask, case: str) -> None:
 
 
 def _tamper(token: str) -> str:
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     claims = jwt.decode(token, options={"verify_signature": False})
     claims["sub"] = "admin"
     forged = jwt.encode(claims, "x" * 32, algorithm="HS256").split(".")[1]

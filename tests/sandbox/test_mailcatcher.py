@@ -64,8 +64,7 @@ def _page_mail(html: str | None = None, subject: str = "Release notes 1.2") -> E
     msg.add_alternative(html or default_html, subtype="html")
     html_part = msg.get_body(preferencelist=("html",))
     assert isinstance(html_part, EmailMessage)
-    html_part.add_related(_png(), "image", "png", cid=f"<{LOGO_CID}>", filename="logo.png",
-                          disposition="inline")
+    html_part.add_related(_png(), "image", "png", cid=f"<{LOGO_CID}>", filename="logo.png", disposition="inline")
     msg.add_attachment(b"%PDF-1.4 not really", maintype="application", subtype="pdf", filename="spec.pdf")
     return msg
 
@@ -87,8 +86,9 @@ def _tls_client_context(cert: Path) -> ssl.SSLContext:
 # -- delivery and the inbox ----------------------------------------------------------------------------
 
 
-def test_page_mail_is_caught_and_the_inbox_shows_it_like_a_mail_client(catcher: MailCatcher,
-                                                                      client: FlaskClient) -> None:
+def test_page_mail_is_caught_and_the_inbox_shows_it_like_a_mail_client(
+    catcher: MailCatcher, client: FlaskClient
+) -> None:
     refused = _send(catcher.port, _page_mail(), ["anna@example.com", "bob@example.com", "dave@example.com"])
     assert refused == {}
     [mail] = catcher.wait_for(1)
@@ -164,8 +164,10 @@ def test_missing_cid_parts_are_flagged(catcher: MailCatcher, client: FlaskClient
 
 
 def test_a_bcc_header_in_the_sent_mail_is_flagged(catcher: MailCatcher, client: FlaskClient) -> None:
-    raw = (b"From: wiki@pagemail.test\r\nTo: anna@example.com\r\nBcc: secret@example.com\r\n"
-           b"Subject: leaky\r\n\r\nhello\r\n")
+    raw = (
+        b"From: wiki@pagemail.test\r\nTo: anna@example.com\r\nBcc: secret@example.com\r\n"
+        b"Subject: leaky\r\n\r\nhello\r\n"
+    )
     with smtplib.SMTP("127.0.0.1", catcher.port, timeout=CLIENT_TIMEOUT) as smtp:
         smtp.sendmail(SENDER, ["anna@example.com", "secret@example.com"], raw)
     [mail] = catcher.wait_for(1)
@@ -206,8 +208,14 @@ def test_clear_button_empties_the_inbox(catcher: MailCatcher, client: FlaskClien
 def test_unknown_mails_and_parts_answer_404(catcher: MailCatcher, client: FlaskClient) -> None:
     _send(catcher.port, _page_mail(), ["anna@example.com"])
     [mail] = catcher.wait_for(1)
-    for path in ("/inbox/424242", "/inbox/424242/html", "/inbox/424242/raw", f"/inbox/{mail.id}/part/999",
-                 f"/inbox/{mail.id}/part/0", f"/inbox/{mail.id}/cid/nope@x"):
+    for path in (
+        "/inbox/424242",
+        "/inbox/424242/html",
+        "/inbox/424242/raw",
+        f"/inbox/{mail.id}/part/999",
+        f"/inbox/{mail.id}/part/0",
+        f"/inbox/{mail.id}/cid/nope@x",
+    ):
         assert client.get(path).status_code == 404, path
 
 
@@ -252,18 +260,22 @@ def test_starttls_with_a_trusted_self_signed_cert_and_auth(cert: tuple[Path, Pat
 
 
 def test_starttls_rejects_a_client_that_does_not_trust_the_cert(cert: tuple[Path, Path]) -> None:
-    with (MailCatcher(tls_cert=(str(cert[0]), str(cert[1]))) as catcher,
-          smtplib.SMTP("127.0.0.1", catcher.port, timeout=CLIENT_TIMEOUT) as smtp,
-          pytest.raises(ssl.SSLCertVerificationError)):
+    with (
+        MailCatcher(tls_cert=(str(cert[0]), str(cert[1]))) as catcher,
+        smtplib.SMTP("127.0.0.1", catcher.port, timeout=CLIENT_TIMEOUT) as smtp,
+        pytest.raises(ssl.SSLCertVerificationError),
+    ):
         smtp.starttls(context=ssl.create_default_context())  # system CAs only
 
 
 def test_implicit_tls_with_auth(cert: tuple[Path, Path]) -> None:
     cert_file, key_file = cert
-    with MailCatcher(tls_cert=(str(cert_file), str(key_file)), implicit_tls=True,
-                     require_auth=("mailer", "s3cret")) as catcher:
-        with smtplib.SMTP_SSL("127.0.0.1", catcher.port, timeout=CLIENT_TIMEOUT,
-                              context=_tls_client_context(cert_file)) as smtp:
+    with MailCatcher(
+        tls_cert=(str(cert_file), str(key_file)), implicit_tls=True, require_auth=("mailer", "s3cret")
+    ) as catcher:
+        with smtplib.SMTP_SSL(
+            "127.0.0.1", catcher.port, timeout=CLIENT_TIMEOUT, context=_tls_client_context(cert_file)
+        ) as smtp:
             smtp.ehlo()
             assert not smtp.has_extn("starttls")
             with pytest.raises(smtplib.SMTPAuthenticationError) as wrong:
@@ -312,10 +324,10 @@ def test_fail_next_at_rcpt_then_recovers(catcher: MailCatcher) -> None:
     assert len(catcher.wait_for(1)) == 1
 
 
-@pytest.mark.parametrize(("stage", "error"),
-                         [("MAIL", smtplib.SMTPSenderRefused), ("DATA", smtplib.SMTPDataError)])
-def test_fail_next_at_mail_and_data(catcher: MailCatcher, stage: str,
-                                    error: type[smtplib.SMTPResponseException]) -> None:
+@pytest.mark.parametrize(("stage", "error"), [("MAIL", smtplib.SMTPSenderRefused), ("DATA", smtplib.SMTPDataError)])
+def test_fail_next_at_mail_and_data(
+    catcher: MailCatcher, stage: str, error: type[smtplib.SMTPResponseException]
+) -> None:
     catcher.fail_next(554, "5.7.1 Rejected by policy", stage=stage, count=2)
     for _attempt in range(2):
         with pytest.raises(error) as failed:
@@ -388,8 +400,11 @@ def test_self_signed_cert_names_localhost_and_loopback(tmp_path: Path) -> None:
     cert_file, key_file = make_self_signed_cert(tmp_path / "certs", hostname="mail.sandbox.test")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)  # cert and key belong together
-    san = x509.load_pem_x509_certificate(cert_file.read_bytes()).extensions.get_extension_for_class(
-        x509.SubjectAlternativeName).value
+    san = (
+        x509.load_pem_x509_certificate(cert_file.read_bytes())
+        .extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        .value
+    )
     assert set(san.get_values_for_type(x509.DNSName)) == {"mail.sandbox.test", "localhost"}
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
     assert key_file.stat().st_mode & 0o077 == 0

@@ -1,0 +1,1 @@
+"""Page → mail: sanitise, template, inline CSS, images, text part, MIME (network-free parts)."""

@@ -1,0 +1,142 @@
+"""Page images → mail-ready bytes (Pillow): bomb-safe, EXIF-oriented, scaled down per layout, metadata
+stripped. PNG (and anything with transparency) stays PNG, photos are JPEG; never upscaled."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ImageMode = Literal["original", "fit", "max_side"]
+
+MAX_PIXELS = 50_000_000  # well below Pillow's own bomb limit, checked before any pixel is decoded
+MAX_INPUT_BYTES = 50 * 1024 * 1024
+GIF_PASSTHROUGH_BYTES = 2 * 1024 * 1024  # small GIFs keep their animation
+JPEG_QUALITY = 85
+# Decoders we let near untrusted bytes; SVG, PDF, PSD, ICO, … are refused by Pillow itself with this list.
+SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG also opens MPO (phone photos)
+# Image.info keys that carry no personal data (everything else — EXIF, XMP, IPTC, comments, PNG text
+# chunks — makes us re-encode to strip it).
+_HARMLESS_INFO = frozenset({
+    "dpi", "jfif", "jfif_version", "jfif_unit", "jfif_density", "adobe", "adobe_transform",
+    "progressive", "progression", "icc_profile", "gamma", "transparency", "srgb", "aspect",
+    "chromaticity", "interlace", "background", "duration", "loop", "version", "extension",
+})
+_CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
+_ORIENTATION_TAG = 0x0112
+
+
+class ImageError(ValueError):
+    """The bytes are not an image we can put in a mail (not an image, unsupported, corrupt, too big)."""
+
+
+@dataclass(frozen=True)
+class ScaledImage:
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+
+
+def scale_image(data: bytes, *, mode: ImageMode, max_side: int, content_width: int = 640) -> ScaledImage:
+    """Scale an image for a mail: "original" keeps its size, "fit" fits content_width, "max_side" caps the
+    longer side. Raises ImageError for anything that is not a supported, sane image."""
+    if mode not in ("original", "fit", "max_side"):
+        raise ValueError(f"unknown image mode {mode!r}")
+    if max_side < 1 or content_width < 1:
+        raise ValueError("max_side and content_width must be positive")
+    if not data:
+        raise ImageError("empty image data")
+    if len(data) > MAX_INPUT_BYTES:
+        raise ImageError("image file too large")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return _scale(data, mode, max_side, content_width)
+        except ImageError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError("image has too many pixels (decompression bomb)") from None
+        except UnidentifiedImageError:
+            raise ImageError("not an image in a supported format") from None
+        except Exception as exc:  # any decoder failure on untrusted bytes is "bad image"
+            raise ImageError(f"could not decode image ({type(exc).__name__})") from None
+
+
+def _target_size(width: int, height: int, mode: ImageMode, max_side: int,
+                 content_width: int) -> tuple[int, int]:
+    if mode == "fit":
+        scale = min(1.0, content_width / width)
+    elif mode == "max_side":
+        scale = min(1.0, max_side / max(width, height))
+    else:
+        scale = 1.0
+    if scale >= 1.0:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _scale(data: bytes, mode: ImageMode, max_side: int, content_width: int) -> ScaledImage:
+    im = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+    source_format = im.format or ""
+    width, height = im.size
+    if width < 1 or height < 1 or width * height > MAX_PIXELS:
+        raise ImageError("image has too many pixels (decompression bomb)")
+    orientation = _orientation(im)
+    swapped = orientation in (5, 6, 7, 8)
+    shown_w, shown_h = (height, width) if swapped else (width, height)
+    target = _target_size(shown_w, shown_h, mode, max_side, content_width)
+    resize = target != (shown_w, shown_h)
+
+    if source_format == "GIF" and not resize and len(data) <= GIF_PASSTHROUGH_BYTES:
+        im.seek(0)
+        im.load()
+        return ScaledImage(data, "image/gif", width, height)
+
+    if resize and source_format in ("JPEG", "MPO") and im.mode in ("RGB", "L"):
+        # Let libjpeg decode at a reduced scale: much faster and less memory for big photos.
+        raw_target = (target[1], target[0]) if swapped else target
+        im.draft(im.mode, raw_target)
+    im.load()
+
+    if (source_format in ("JPEG", "PNG") and not resize and orientation == 1
+            and set(im.info) <= _HARMLESS_INFO and not getattr(im, "text", None)):
+        return ScaledImage(data, _CONTENT_TYPES[source_format], width, height)
+
+    icc_profile = im.info.get("icc_profile")
+    as_jpeg = source_format in ("JPEG", "MPO") or (source_format == "WEBP" and not _has_alpha(im)
+                                                   and im.info.get("lossless") is not True)
+    if im.mode == "P" or (not as_jpeg and im.mode not in ("1", "L", "LA", "RGB", "RGBA")):
+        im = im.convert("RGBA" if _has_alpha(im) else "RGB")
+    im = ImageOps.exif_transpose(im) or im
+    if resize:
+        if im.mode == "1":
+            im = im.convert("L")
+        im = im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+    out = io.BytesIO()
+    if as_jpeg:
+        if im.mode not in ("RGB", "L"):
+            im = im.convert("RGB")
+        im.save(out, format="JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True,
+                icc_profile=icc_profile)
+        content_type = "image/jpeg"
+    else:
+        im.save(out, format="PNG", icc_profile=icc_profile)
+        content_type = "image/png"
+    return ScaledImage(out.getvalue(), content_type, im.width, im.height)
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:  # a broken EXIF block just means "no orientation"
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info

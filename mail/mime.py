@@ -1,0 +1,139 @@
+"""The MIME message for a rendered mail.
+
+    multipart/mixed                      (only with attachments)
+      multipart/alternative
+        text/plain
+        multipart/related                (only with inline images)
+          text/html
+          image/* (Content-ID)…
+      attachments…
+
+Bcc is never a header: the caller passes Bcc recipients only to the SMTP envelope.
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.headerregistry import Address, Group
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from mail.render import RenderedMail
+
+_FORBIDDEN_CHARS = ("\r", "\n", "\x00")
+# Headers build_message writes itself (or must never write); extra_headers may not set them.
+_RESERVED_HEADERS = frozenset({
+    "from", "sender", "reply-to", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version",
+    "content-type", "content-transfer-encoding", "content-disposition", "content-id", "return-path",
+})
+
+
+class HeaderInjectionError(ValueError):
+    """A header value (or name) contains CR, LF or NUL, or tries to set a header it may not."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _check(value: str, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str")
+    if any(char in value for char in _FORBIDDEN_CHARS):
+        raise HeaderInjectionError(f"{what} contains a line break or NUL character")
+    return value
+
+
+def _address(addr_spec: str, what: str, display_name: str = "") -> Address:
+    _check(addr_spec, what)
+    _check(display_name, what)
+    try:
+        return Address(display_name=display_name, addr_spec=addr_spec.strip())
+    except (ValueError, IndexError, HeaderParseError) as exc:  # the email parser raises several kinds
+        raise ValueError(f"{what} is not a valid email address") from exc
+
+
+def _quoted_printable(text: str) -> bytes:
+    """UTF-8, quoted-printable, lines of at most 76 characters. (The email package's own encoder does
+    the same in pure Python and is several times slower on a large page; binascii's is C.)"""
+    return binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True)
+
+
+def _split_type(content_type: str, what: str) -> tuple[str, str]:
+    _check(content_type, what)
+    maintype, _, subtype = content_type.strip().lower().partition("/")
+    if not maintype or not subtype or any(c in content_type for c in ' ;"\\'):
+        raise ValueError(f"{what} must look like type/subtype")
+    return maintype, subtype
+
+
+def build_message(rendered: RenderedMail, *, from_addr: str, from_name: str, reply_to: str | None,
+                  to: Sequence[str], cc: Sequence[str], attachments: Sequence[Attachment] = (),
+                  message_id_domain: str = "pagemail.local",
+                  extra_headers: Mapping[str, str] = {}) -> EmailMessage:
+    """Assemble the message. Raises HeaderInjectionError for CR/LF/NUL in any header value and
+    ValueError for malformed addresses or content types."""
+    if isinstance(to, str) or isinstance(cc, str):
+        raise TypeError("to and cc must be sequences of addresses, not a single string")
+    subject = _check(rendered.subject, "subject")
+    _check(message_id_domain, "message_id_domain")
+    sender = _address(from_addr, "from address", from_name)
+    reply = _address(reply_to, "reply-to address") if reply_to else None
+    to_addresses = [_address(a, "to address") for a in to]
+    cc_addresses = [_address(a, "cc address") for a in cc]
+    extras: list[tuple[str, str]] = []
+    for name, value in extra_headers.items():
+        _check(name, "header name")
+        _check(value, f"header {name}")
+        if not name or ":" in name or any(not 33 <= ord(c) <= 126 for c in name):
+            raise HeaderInjectionError("header name must be printable ASCII without spaces or colons")
+        if name.lower() in _RESERVED_HEADERS:
+            raise HeaderInjectionError(f"header {name} may not be set through extra_headers")
+        extras.append((name, value))
+
+    msg = EmailMessage()
+    msg["From"] = sender
+    if to_addresses:
+        msg["To"] = to_addresses
+    if cc_addresses:
+        msg["Cc"] = cc_addresses
+    if not to_addresses and not cc_addresses:
+        # Only Bcc recipients: an empty group keeps the To header valid without naming anyone.
+        msg["To"] = Group("undisclosed-recipients")
+    if reply is not None:
+        msg["Reply-To"] = reply
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(domain=message_id_domain.strip() or "pagemail.local")
+    for name, value in extras:
+        msg[name] = value
+
+    # Quoted-printable keeps both parts 7-bit clean for any relay, whatever the page's language.
+    msg.set_content(_quoted_printable(rendered.text), maintype="text", subtype="plain", cte="7bit",
+                    params={"charset": "utf-8"})
+    msg.replace_header("Content-Transfer-Encoding", "quoted-printable")
+    msg.add_alternative(_quoted_printable(rendered.html), maintype="text", subtype="html", cte="7bit",
+                        params={"charset": "utf-8"})
+    msg.get_payload()[1].replace_header("Content-Transfer-Encoding", "quoted-printable")
+    if rendered.images:
+        html_part = msg.get_payload()[1]
+        for image in rendered.images:
+            maintype, subtype = _split_type(image.content_type, "image content type")
+            if maintype != "image":
+                raise ValueError("inline parts must be images")
+            _check(image.cid, "image Content-ID")
+            html_part.add_related(image.data, maintype=maintype, subtype=subtype, cid=f"<{image.cid}>",
+                                  disposition="inline", filename=_check(image.filename, "image filename"))
+    for attachment in attachments:
+        maintype, subtype = _split_type(attachment.content_type, "attachment content type")
+        filename = _check(attachment.filename, "attachment filename")
+        # Bytes in, base64 out: text attachments are never re-encoded (their charset is unknown here).
+        msg.add_attachment(bytes(attachment.data), maintype=maintype, subtype=subtype, filename=filename)
+    return msg

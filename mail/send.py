@@ -1,0 +1,365 @@
+"""A send, end to end: the page as the user → permission gate → images, attachments and recipients concurrently →
+render → MIME → SMTP. Also the preview (the same HTML, not sent). Nothing of a mail is stored or logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.utils import formataddr
+from typing import Any, Literal
+
+from connect.confluence import ConfluenceClient
+from connect.fanout import map_bounded
+from errors import AppError, ForbiddenError, ValidationError
+from mail.mime import Attachment, build_message
+from mail.page import (
+    AttachmentInfo,
+    Page,
+    attachment_api_id,
+    check_content_id,
+    download_attachment,
+    excerpt_html,
+    fetch_page,
+    list_attachments,
+)
+from mail.permissions import Decision, Rules, decide, user_group_ids
+from mail.recipients import (
+    FIELDS,
+    Field,
+    Pick,
+    RecipientRules,
+    ResolvedRecipients,
+    emails_for,
+    parse_picks,
+    resolve,
+    split_batches,
+)
+from mail.render import Layout, MailContent, PageInfo, RenderedMail, prepare_page, render_mail
+from mail.transport import Envelope, SmtpServer, deliver
+
+log = logging.getLogger(__name__)
+
+MAX_SUBJECT = 255
+MAX_MESSAGE = 5000
+MAX_PICKS_PER_FIELD = 500
+MAX_IMAGE_BYTES = 25 * 1024 * 1024
+FETCH_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    content_id: str
+    picks: dict[Field, list[Pick]]
+    subject: str | None
+    message: str
+    attachments: Literal["none", "all"] | list[str]
+    excerpt_only: bool
+    copy_to_self: bool
+
+    @property
+    def has_recipients(self) -> bool:
+        return any(self.picks[f] for f in FIELDS)
+
+
+def _text_field(body: dict[str, Any], name: str, limit: int, *, one_line: bool) -> str:
+    value = body.get(name) or ""
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValidationError(f"'{name}' must be text of at most {limit} characters", details={"field": name})
+    if "\0" in value or (one_line and ("\r" in value or "\n" in value)):
+        raise ValidationError(
+            f"'{name}' must be a single line of text", code="header_injection", details={"field": name}
+        )
+    return value.strip() if one_line else value
+
+
+def parse_send_request(body: Any) -> SendRequest:
+    """Validate the dialog's send body (DESIGN §7); any problem is a 400 naming the field."""
+    if not isinstance(body, dict):
+        raise ValidationError("The request body must be a JSON object")
+    attachments = body.get("attachments", "none")
+    if attachments not in ("none", "all"):
+        if (
+            not isinstance(attachments, list)
+            or len(attachments) > 500
+            or not all(isinstance(a, str) and a for a in attachments)
+        ):
+            raise ValidationError(
+                '\'attachments\' must be "none", "all" or a list of attachment ids', details={"field": "attachments"}
+            )
+        attachments = [attachment_api_id(a) for a in attachments]
+    for flag in ("excerptOnly", "copyToSelf"):
+        if not isinstance(body.get(flag, False), bool):
+            raise ValidationError(f"'{flag}' must be true or false", details={"field": flag})
+    return SendRequest(
+        content_id=check_content_id(body.get("contentId")),
+        picks={f: parse_picks(body, f, MAX_PICKS_PER_FIELD) for f in FIELDS},
+        subject=_text_field(body, "subject", MAX_SUBJECT, one_line=True) or None,
+        message=_text_field(body, "message", MAX_MESSAGE, one_line=False),
+        attachments=attachments,
+        excerpt_only=bool(body.get("excerptOnly", False)),
+        copy_to_self=bool(body.get("copyToSelf", False)),
+    )
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The tenant's (and the space's) settings as the send needs them."""
+
+    sender_name: str = "Confluence"
+    sender_address: str = ""
+    subject_prefix: str = "[Confluence]"
+    reply_to_sender: bool = True
+    layout: Layout = field(default_factory=Layout)
+    permission_mode: str = "all"
+    allowed_group_ids: Sequence[str] = ()
+    enforce_in_all_spaces: bool = False
+    allow_external: bool = True
+    allowed_domains: Sequence[str] = ()
+    max_recipients: int = 100
+    max_attachment_bytes: int = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SpaceRules:
+    enabled: bool = True
+    group_ids: Sequence[str] = ()
+
+
+@dataclass
+class SendContext:
+    """Everything one send needs; built by the view from the authenticated request."""
+
+    account_id: str
+    settings: MailSettings
+    space_rules: Callable[[str], SpaceRules]
+    user_client: ConfluenceClient
+    app_client: ConfluenceClient
+    smtp: SmtpServer | None
+    default_from: str
+    message_id_domain: str
+    locale: str = "en"
+
+
+@dataclass
+class Composition:
+    page: Page
+    rendered: RenderedMail
+    attachments: list[Attachment]
+    sender_name: str
+    sender_email: str | None
+    recipients: ResolvedRecipients | None
+
+
+def build_subject(settings: MailSettings, requested: str | None, title: str) -> str:
+    subject = requested or f"{settings.subject_prefix} {title}".strip()
+    return re.sub(r"[\r\n\0]+", " ", subject)[:MAX_SUBJECT]
+
+
+def page_and_permission(ctx: SendContext, content_id: str, *, with_storage: bool) -> tuple[Page, dict[str, Any]]:
+    """Read the page as the user (restricted → 404) and apply the gate; also answers the user's profile."""
+    settings = ctx.settings
+    needs_groups = settings.permission_mode == "groups" or not settings.enforce_in_all_spaces
+    jobs: list[Callable[[], Any]] = [
+        lambda: fetch_page(ctx.user_client, content_id, with_storage=with_storage),
+        lambda: ctx.user_client.get_json("rest/api/user/current"),
+    ]
+    page, me = map_bounded(lambda job: job(), jobs)
+    space = ctx.space_rules(page.space_key)
+    rules = Rules(
+        settings.permission_mode,
+        settings.allowed_group_ids,
+        settings.enforce_in_all_spaces,
+        space.enabled,
+        space.group_ids,
+    )
+    decision: Decision = decide(
+        rules, lambda: user_group_ids(ctx.user_client, ctx.account_id) if needs_groups else set()
+    )
+    if not decision.allowed:
+        raise ForbiddenError(decision.message, code=decision.code)
+    return page, me if isinstance(me, dict) else {}
+
+
+def check_permission(ctx: SendContext, content_id: str) -> tuple[Page, dict[str, Any]]:
+    return page_and_permission(ctx, content_id, with_storage=True)
+
+
+def choose_attachments(
+    available: list[AttachmentInfo], choice: Literal["none", "all"] | list[str], limit: int
+) -> list[AttachmentInfo]:
+    if choice == "none":
+        return []
+    by_id = {a.id: a for a in available}
+    if choice == "all":
+        chosen = list(available)
+    else:
+        missing = [a for a in choice if a not in by_id]
+        if missing:
+            raise ValidationError(
+                "Some chosen attachments are not on this page",
+                code="attachment_not_found",
+                details={"field": "attachments", "attachments": missing},
+            )
+        chosen = [by_id[a] for a in dict.fromkeys(choice)]
+    total = sum(a.size for a in chosen)
+    if total > limit:
+        raise ValidationError(
+            f"The attachments add up to {total / 1048576:.1f} MB; the limit is {limit / 1048576:.1f} MB",
+            code="attachments_too_large",
+            details={"field": "attachments", "total": total, "limit": limit},
+        )
+    return chosen
+
+
+def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Composition:
+    settings = ctx.settings
+    page, me = page_and_permission(ctx, request.content_id, with_storage=request.excerpt_only)
+    sender_name = str(me.get("displayName") or me.get("publicName") or "")
+    body_html = page.export_view
+    if request.excerpt_only:
+        excerpt = excerpt_html(ctx.user_client, page)
+        if excerpt is None:
+            raise ValidationError("This page has no excerpt", code="no_excerpt", details={"field": "excerptOnly"})
+        body_html = excerpt
+    info = PageInfo(
+        content_id=page.content_id,
+        title=page.title,
+        web_url=page.web_url,
+        base_url=page.base_url,
+        space_key=page.space_key,
+    )
+    prepared = prepare_page(body_html, info, settings.layout)
+    max_total = settings.max_attachment_bytes
+    chosen: list[AttachmentInfo] = []
+    if request.attachments != "none":
+        chosen = choose_attachments(list_attachments(ctx.user_client, page.content_id), request.attachments, max_total)
+
+    # One round of concurrent work: images, attachments, and (for a send) recipients and the sender's address.
+    def fetch_image(attachment_id: str) -> bytes | None:
+        try:
+            return download_attachment(ctx.user_client, page.content_id, attachment_id, MAX_IMAGE_BYTES).data
+        except AppError:
+            return None  # the mail shows a link to the page instead of the image
+
+    def fetch_attachment(item: AttachmentInfo) -> Attachment:
+        download = download_attachment(ctx.user_client, page.content_id, item.id, max_total)
+        return Attachment(
+            filename=item.title or item.id, content_type=item.media_type or download.content_type, data=download.data
+        )
+
+    jobs: list[Callable[[], Any]] = [
+        lambda ref=ref: ("image", ref.attachment_id, fetch_image(ref.attachment_id)) for ref in prepared.images
+    ]
+    jobs += [lambda item=item: ("attachment", item.id, fetch_attachment(item)) for item in chosen]
+    if for_send:
+        rules = RecipientRules(settings.allow_external, settings.allowed_domains)
+        jobs.append(
+            lambda: (
+                "recipients",
+                "",
+                resolve(request.picks, user_client=ctx.user_client, app_client=ctx.app_client, rules=rules),
+            )
+        )
+        jobs.append(lambda: ("sender", "", emails_for(ctx.app_client, [ctx.account_id]).get(ctx.account_id)))
+    image_data: dict[str, bytes | None] = {}
+    attachments: list[Attachment] = []
+    recipients: ResolvedRecipients | None = None
+    sender_email: str | None = None
+    for kind, key, value in map_bounded(lambda job: job(), jobs, limit=FETCH_CONCURRENCY):
+        if kind == "image":
+            image_data[key] = value
+        elif kind == "attachment":
+            attachments.append(value)
+        elif kind == "recipients":
+            recipients = value
+        else:
+            sender_email = value
+    if sum(len(a.data) for a in attachments) > max_total:
+        raise ValidationError(
+            "The attachments are larger than allowed", code="attachments_too_large", details={"field": "attachments"}
+        )
+    subject = build_subject(settings, request.subject, page.title)
+    locale = str(me.get("locale") or ctx.locale)
+    content = MailContent(sender_name=sender_name, message=request.message, locale=locale)
+    rendered = render_mail(prepared, info, content, settings.layout, subject, image_data)
+    return Composition(page, rendered, attachments, sender_name, sender_email, recipients)
+
+
+def preview(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
+    """The exact HTML of the mail; CID images inlined as data: URIs for display in the dialog only."""
+    rendered = compose(ctx, request, for_send=False).rendered
+    html = rendered.html
+    for image in rendered.images:
+        encoded = base64.b64encode(image.data).decode("ascii")
+        html = html.replace(f"cid:{image.cid}", f"data:{image.content_type};base64,{encoded}")
+    return {"subject": rendered.subject, "html": html, "text": rendered.text}
+
+
+def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
+    if not request.has_recipients and not request.copy_to_self:
+        raise ValidationError("Add at least one recipient", code="no_recipients", details={"field": "to"})
+    if ctx.smtp is None:
+        raise ValidationError(
+            "No mail server is configured for this site; ask your site admin", code="smtp_not_configured"
+        )
+    composition = compose(ctx, request, for_send=True)
+    recipients = composition.recipients
+    assert recipients is not None
+    if request.copy_to_self and composition.sender_email:
+        if composition.sender_email.lower() not in {
+            a.lower() for a in (*recipients.to, *recipients.cc, *recipients.bcc)
+        }:
+            recipients.bcc.append(composition.sender_email)
+    skipped = [
+        {"accountId": s.account_id, "displayName": s.display_name, "reason": s.reason} for s in recipients.skipped
+    ]
+    if recipients.total == 0:
+        raise ValidationError(
+            "None of the recipients has an email address Confluence lets us use",
+            code="no_deliverable_recipients",
+            details={"field": "to", "skipped": skipped},
+        )
+    settings = ctx.settings
+    from_address = settings.sender_address or ctx.default_from
+    from_name = (
+        f"{composition.sender_name} via {settings.sender_name}" if composition.sender_name else (settings.sender_name)
+    )
+    reply_to = composition.sender_email if settings.reply_to_sender else None
+    batches = split_batches(recipients, settings.max_recipients)
+    envelopes = [
+        Envelope(
+            build_message(
+                composition.rendered,
+                from_addr=from_address,
+                from_name=from_name,
+                reply_to=reply_to,
+                to=batch.to,
+                cc=batch.cc,
+                attachments=composition.attachments,
+                message_id_domain=ctx.message_id_domain,
+            ),
+            from_address,
+            batch.envelope,
+        )
+        for batch in batches
+    ]
+    refused = deliver(ctx.smtp, envelopes)
+    delivered = recipients.total - len(refused)
+    log.info("mail sent", extra={"mails": len(envelopes), "recipients": delivered})
+    result: dict[str, Any] = {
+        "sent": delivered > 0,
+        "recipients": delivered,
+        "mails": len(envelopes),
+        "skipped": skipped,
+    }
+    if refused:
+        result["refused"] = len(refused)
+    return result
+
+
+def sender_from_header(name: str, address: str) -> str:
+    return formataddr((name, address))

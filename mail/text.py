@@ -1,0 +1,241 @@
+"""The text/plain alternative, written from the same (sanitised) tree as the HTML part.
+
+Headings become "# …", lists "- …" / "1. …", links "text <url>", table rows " | "-joined cells,
+images "[image: alt]", code blocks stay verbatim; paragraphs are wrapped at 76 columns.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import lxml.html
+
+WIDTH = 76
+# Deeper than this, an element is flattened to its text (keeps recursion bounded on hostile input).
+MAX_DEPTH = 120
+
+_BLOCK_TAGS = frozenset({
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "thead", "tbody", "tfoot",
+    "tr", "pre", "blockquote", "hr", "dl", "dt", "dd", "caption", "center", "section", "article",
+    "header", "footer", "aside", "nav", "figure", "figcaption", "details", "summary", "address",
+})
+_LIST_TAGS = frozenset({"ul", "ol"})
+_BLANK_RUNS = re.compile(r"\n{3,}")
+# Inline text keeps its source whitespace until a paragraph is finished; <br> is marked with NUL,
+# which cannot occur in the text (parse_fragment removes control characters).
+_BREAK = "\x00"
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.replace(_BREAK, " ").split())
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    width = max(width, 20)
+    if len(text) <= width:
+        return [text]
+    # URLs and long words stay whole: a broken URL is worse than a long line.
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+
+
+class _Renderer:
+    def __init__(self, image_word: str) -> None:
+        self.image_word = image_word
+
+    # -- blocks: each returns a list of lines ---------------------------------------------------------
+    def children(self, el: lxml.html.HtmlElement, width: int, depth: int, tight: bool = False) -> list[str]:
+        out: list[str] = []
+        inline: list[str] = []
+
+        def add_block(lines: list[str]) -> None:
+            if not lines:
+                return
+            if out and out[-1] != "" and not tight:
+                out.append("")
+            out.extend(lines)
+
+        def flush() -> None:
+            if inline:
+                add_block(self.paragraph("".join(inline), width))
+                inline.clear()
+
+        if el.text:
+            inline.append(el.text)
+        for child in el:
+            tag = child.tag if isinstance(child.tag, str) else ""  # the HTML parser lower-cases tags
+            if tag in _BLOCK_TAGS:
+                flush()
+                add_block(self.block(child, tag, width, depth + 1))
+            elif tag:
+                inline.append(self.inline(child, depth + 1))
+            if child.tail:
+                inline.append(child.tail)
+        flush()
+        return out
+
+    def paragraph(self, raw: str, width: int) -> list[str]:
+        lines: list[str] = []
+        for segment in raw.split(_BREAK):
+            text = " ".join(segment.split())
+            lines.extend(_wrap(text, width) if text else [""])
+        while lines and not lines[0]:
+            lines.pop(0)
+        while lines and not lines[-1]:
+            lines.pop()
+        return lines
+
+    def block(self, el: lxml.html.HtmlElement, tag: str, width: int, depth: int) -> list[str]:
+        if depth > MAX_DEPTH:
+            return self.paragraph(el.text_content(), width)
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            text = _collapse(self.inline(el, depth))
+            return ["#" * int(tag[1]) + " " + text] if text else []
+        if tag == "pre":
+            lines = [line.rstrip() for line in el.text_content().expandtabs(4).split("\n")]
+            while lines and not lines[0]:
+                lines.pop(0)
+            while lines and not lines[-1]:
+                lines.pop()
+            return lines
+        if tag == "hr":
+            return ["----"]
+        if tag in _LIST_TAGS:
+            return self.list_lines(el, tag, width, depth)
+        if tag == "li":
+            return self.item_lines(el, "- ", width, depth)
+        if tag == "table":
+            cell = _single_cell(el)
+            if cell is not None:  # a panel or a layout table: its content, not a one-column row
+                return self.children(cell, width, depth + 1)
+            return self.table_lines(el, depth)
+        if tag in ("tr", "thead", "tbody", "tfoot"):
+            return self.table_lines(el, depth)
+        if tag == "blockquote":
+            return ["> " + line if line else ">" for line in self.children(el, width - 2, depth)]
+        if tag == "dd":
+            return ["    " + line if line else "" for line in self.children(el, width - 4, depth)]
+        return self.children(el, width, depth)
+
+    def list_lines(self, el: lxml.html.HtmlElement, tag: str, width: int, depth: int) -> list[str]:
+        lines: list[str] = []
+        number = _start(el)
+        for child in el:
+            child_tag = child.tag.lower() if isinstance(child.tag, str) else ""
+            if child_tag == "li":
+                marker = f"{number}. " if tag == "ol" else "- "
+                number += 1
+                lines.extend(self.item_lines(child, marker, width, depth + 1))
+            elif child_tag in _LIST_TAGS:  # Confluence nests task lists directly in lists
+                lines.extend("  " + line if line else "" for line in self.block(
+                    child, child_tag, width - 2, depth + 1))
+        return lines
+
+    def item_lines(self, el: lxml.html.HtmlElement, marker: str, width: int, depth: int) -> list[str]:
+        body = self.children(el, width - len(marker), depth, tight=True)
+        if not body:
+            return []
+        pad = " " * len(marker)
+        return [marker + body[0]] + [pad + line if line else "" for line in body[1:]]
+
+    def table_lines(self, el: lxml.html.HtmlElement, depth: int) -> list[str]:
+        lines: list[str] = []
+        for child in el:
+            tag = child.tag.lower() if isinstance(child.tag, str) else ""
+            if tag == "caption":
+                caption = _collapse(self.inline(child, depth + 1))
+                if caption:
+                    lines.append(caption)
+            elif tag in ("thead", "tbody", "tfoot"):
+                lines.extend(self.table_lines(child, depth + 1))
+            elif tag == "tr":
+                cells = [_collapse(self.inline(cell, depth + 1)) for cell in child
+                         if cell.tag in ("td", "th")]
+                if any(cells):
+                    lines.append(" | ".join(cells))
+            elif tag in ("td", "th"):
+                text = _collapse(self.inline(child, depth + 1))
+                if text:
+                    lines.append(text)
+        return lines
+
+    # -- inline: returns raw text (whitespace collapsed later), _BREAK for <br> ----------------------
+    def inline(self, el: lxml.html.HtmlElement, depth: int) -> str:
+        tag = el.tag
+        if tag == "br":
+            return _BREAK
+        if tag == "img":
+            alt = _collapse(el.get("alt") or "")
+            return f"[{self.image_word}: {alt}]" if alt else f"[{self.image_word}]"
+        if not len(el):  # the common case: just text
+            content = el.text or ""
+        elif depth > MAX_DEPTH:
+            content = " " + el.text_content() + " "
+        else:
+            parts: list[str] = [el.text] if el.text else []
+            for child in el:
+                child_tag = child.tag
+                if isinstance(child_tag, str):
+                    piece = self.inline(child, depth + 1)
+                    parts.append(f" {piece} " if child_tag in _BLOCK_TAGS else piece)
+                if child.tail:
+                    parts.append(child.tail)
+            content = "".join(parts)
+        if tag == "a":
+            return self.link(content, el.get("href"))
+        return content
+
+    def link(self, content: str, href: str | None) -> str:
+        label = _collapse(content)
+        if not href or href.startswith("cid:"):
+            return content
+        if not label:
+            return href
+        if href in (label, "mailto:" + label):
+            return label
+        return f"{label} <{href}>"
+
+
+def _single_cell(table: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    rows = [row for section in (table, *table.iterchildren("thead", "tbody", "tfoot"))
+            for row in section.iterchildren("tr")]
+    if len(rows) != 1:
+        return None
+    cells = list(rows[0].iterchildren("td", "th"))
+    return cells[0] if len(cells) == 1 else None
+
+
+def _start(el: lxml.html.HtmlElement) -> int:
+    try:
+        return int(el.get("start") or 1)
+    except ValueError:
+        return 1
+
+
+def element_to_text(root: lxml.html.HtmlElement, *, image_word: str = "image") -> str:
+    """Plain text of everything under root (root's own tag is a container and not rendered)."""
+    lines = _Renderer(image_word).children(root, WIDTH, 0)
+    text = "\n".join(line.rstrip() for line in lines)
+    return _BLANK_RUNS.sub("\n\n", text).strip("\n")
+
+
+def compose_text(*, header_text: str, intro: str, message: str, title: str, page_url: str,
+                 body_text: str, button_label: str, footer: str) -> str:
+    """The whole text/plain part: the same parts, in the same order, as the HTML template."""
+    def paragraph(text: str) -> str:
+        # Plain text written by people: keep their line breaks, wrap only over-long lines.
+        out: list[str] = []
+        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            out.extend(_wrap(line.rstrip(), WIDTH) if line.strip() else [""])
+        return "\n".join(out).strip("\n")
+
+    parts = [
+        paragraph(header_text) if header_text.strip() else "",
+        paragraph(intro),
+        paragraph(message) if message.strip() else "",
+        f"{title}\n{'=' * min(max(len(title), 4), WIDTH)}\n<{page_url}>",
+        body_text,
+        f"{button_label}: {page_url}",
+        f"-- \n{footer}",
+    ]
+    return "\n\n".join(part for part in parts if part) + "\n"

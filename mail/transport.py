@@ -1,0 +1,279 @@
+"""SMTP delivery through the tenant's own server or the operator's default one.
+
+smtplib rather than Flask-Mail: the server differs per tenant and per call (Flask-Mail binds one server to the app
+config), and each SMTP failure must be answered precisely (code and stage), which Flask-Mail hides.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from errors import AppError, ValidationError
+
+log = logging.getLogger(__name__)
+
+SECURITY_MODES = ("starttls", "tls", "none")
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", re.IGNORECASE
+)
+# Cloud metadata endpoints that are not covered by the private/link-local ranges.
+METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+TEMPORARY_RETRY_DELAY = 2.0
+
+
+class MailServerError(AppError):
+    """The mail server failed; `code` says how (smtp_auth, smtp_recipient_refused, smtp_too_large, …)."""
+
+    status = 502
+    code = "smtp_failed"
+
+    def __init__(self, message: str, *, code: str, stage: str, details: dict | None = None) -> None:
+        super().__init__(message, code=code, details={"stage": stage, **(details or {})})
+        self.stage = stage
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    security: str = "starttls"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    allow_private: bool = False
+    ca_file: str | None = None
+    timeout: float = 20.0
+
+
+@dataclass(frozen=True)
+class Envelope:
+    message: EmailMessage
+    sender: str
+    recipients: Sequence[str]
+
+
+def vetted_address(host: str, port: int, allow_private: bool) -> str:
+    """Resolve the host once and refuse loopback/private/link-local/metadata addresses (SSRF guard).
+
+    The connection then goes to this very address, so a second DNS answer cannot swap it (DNS rebinding).
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise MailServerError(
+            f"The mail server host {host!r} could not be resolved", code="smtp_unreachable", stage="connect"
+        ) from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if allow_private or not is_forbidden_address(address):
+            return str(address)
+    raise ValidationError(
+        "The mail server host points to a private, loopback or link-local address, which is not allowed",
+        code="smtp_host_forbidden",
+        details={"field": "smtp.host"},
+    )
+
+
+def is_forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or address in METADATA_ADDRESSES
+    )
+
+
+def host_problem(host: str, allow_private: bool) -> str | None:
+    """A mail host must be a hostname or a public IP; loopback, private, link-local and metadata are refused."""
+    if not host:
+        return None
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        if not HOSTNAME.match(host):
+            return "is not a valid host name"
+        if host.lower() in {"localhost", "localhost.localdomain"} or host.lower().endswith(".localhost"):
+            return None if allow_private else "may not be a loopback host"
+        if host.lower() in {"metadata.google.internal", "metadata"}:
+            return "may not be a cloud metadata host"
+        return None
+    if address in METADATA_ADDRESSES:
+        return "may not be a cloud metadata address"
+    if not allow_private and is_forbidden_address(address):
+        return "may not be a loopback, private, link-local or metadata address"
+    return None
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """Connects to a vetted IP while TLS still verifies the certificate against the host name."""
+
+    pinned_ip = ""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # type: ignore[override]
+        return socket.create_connection((self.pinned_ip or host, port), timeout, self.source_address)
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    pinned_ip = ""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # type: ignore[override]
+        raw = socket.create_connection((self.pinned_ip or host, port), timeout, self.source_address)
+        return self.context.wrap_socket(raw, server_hostname=host)
+
+
+def tls_context(server: SmtpServer) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=server.ca_file) if server.ca_file else ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def open_connection(server: SmtpServer) -> smtplib.SMTP:
+    """Connect, secure and authenticate; each failure is a MailServerError naming its stage."""
+    if server.security not in SECURITY_MODES:
+        raise ValidationError(
+            "Unknown mail server security mode", code="smtp_security_invalid", details={"field": "smtp.security"}
+        )
+    if server.security == "none" and not server.allow_private:
+        raise ValidationError(
+            "Mail servers must use STARTTLS or TLS", code="smtp_security_invalid", details={"field": "smtp.security"}
+        )
+    ip = vetted_address(server.host, server.port, server.allow_private)
+    stage = "connect"
+    try:
+        if server.security == "tls":
+            stage = "tls"
+            smtp: smtplib.SMTP = _PinnedSMTPSSL(timeout=server.timeout, context=tls_context(server))
+            smtp.pinned_ip = ip  # type: ignore[attr-defined]
+            smtp.connect(server.host, server.port)
+        else:
+            smtp = _PinnedSMTP(timeout=server.timeout)
+            smtp.pinned_ip = ip  # type: ignore[attr-defined]
+            smtp._host = server.host  # STARTTLS verifies the certificate against this name
+            smtp.connect(server.host, server.port)
+        smtp.ehlo()
+        if server.security == "starttls":
+            stage = "tls"
+            if not smtp.has_extn("starttls"):
+                smtp.close()
+                raise MailServerError("The mail server does not offer STARTTLS", code="smtp_tls", stage="tls")
+            smtp.starttls(context=tls_context(server))
+            smtp.ehlo()
+        if server.username:
+            stage = "auth"
+            smtp.login(server.username, server.password)
+        return smtp
+    except MailServerError:
+        raise
+    except smtplib.SMTPAuthenticationError:
+        raise MailServerError(
+            "The mail server refused the username or password", code="smtp_auth", stage="auth"
+        ) from None
+    except smtplib.SMTPNotSupportedError:
+        raise MailServerError(
+            "The mail server does not support authentication on this connection", code="smtp_auth", stage="auth"
+        ) from None
+    except (ssl.SSLError, ssl.CertificateError) as exc:
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        raise MailServerError(
+            f"A secure connection to the mail server failed ({reason})", code="smtp_tls", stage="tls"
+        ) from None
+    except TimeoutError:
+        raise MailServerError("The mail server did not answer in time", code="smtp_timeout", stage=stage) from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailServerError(
+            f"The mail server could not be reached ({type(exc).__name__})", code="smtp_unreachable", stage=stage
+        ) from None
+
+
+def _refusal(exc: smtplib.SMTPResponseException, stage: str) -> MailServerError:
+    text = exc.smtp_error.decode("utf-8", "replace")[:200] if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    if exc.smtp_code == 552 or "size" in text.lower():
+        return MailServerError(
+            "The mail is too large for the mail server",
+            code="smtp_too_large",
+            stage=stage,
+            details={"smtpCode": exc.smtp_code},
+        )
+    return MailServerError(
+        f"The mail server refused the mail: {exc.smtp_code} {text}",
+        code="smtp_refused",
+        stage=stage,
+        details={"smtpCode": exc.smtp_code},
+    )
+
+
+def deliver(server: SmtpServer, envelopes: Sequence[Envelope]) -> dict[str, tuple[int, str]]:
+    """Send every envelope on one connection. Returns refused recipients (address → (code, text)).
+
+    A temporary (4xx) refusal of a whole mail before it was accepted is retried once; a mail the server accepted is
+    never sent again, so a retry can't duplicate it.
+    """
+    refused: dict[str, tuple[int, str]] = {}
+    smtp = open_connection(server)
+    try:
+        for envelope in envelopes:
+            refused.update(_send_one(smtp, server, envelope))
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    return refused
+
+
+def _send_one(smtp: smtplib.SMTP, server: SmtpServer, envelope: Envelope) -> dict[str, tuple[int, str]]:
+    for attempt in (1, 2):
+        try:
+            result = smtp.send_message(envelope.message, from_addr=envelope.sender, to_addrs=list(envelope.recipients))
+            return {k: (v[0], v[1].decode("utf-8", "replace")) for k, v in result.items()}
+        except smtplib.SMTPRecipientsRefused as exc:
+            temporary = all(400 <= code < 500 for code, _ in exc.recipients.values())
+            if temporary and attempt == 1:
+                smtp.rset()
+                time.sleep(TEMPORARY_RETRY_DELAY)
+                continue
+            return {k: (v[0], v[1].decode("utf-8", "replace")) for k, v in exc.recipients.items()}
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            stage = "MAIL" if isinstance(exc, smtplib.SMTPSenderRefused) else "DATA"
+            if 400 <= exc.smtp_code < 500:
+                if attempt == 2:
+                    break
+                try:
+                    smtp.rset()
+                except smtplib.SMTPServerDisconnected:
+                    break
+                time.sleep(TEMPORARY_RETRY_DELAY)
+                continue
+            raise _refusal(exc, stage) from None
+        except smtplib.SMTPServerDisconnected:
+            # Unknown whether the server kept the mail: never resend (no duplicates), say so.
+            raise MailServerError(
+                "The mail server closed the connection while sending", code="smtp_disconnected", stage="DATA"
+            ) from None
+        except TimeoutError:
+            raise MailServerError("The mail server did not answer in time", code="smtp_timeout", stage="DATA") from None
+    raise MailServerError(
+        "The mail server refused the mail temporarily; try again later", code="smtp_temporary", stage="DATA"
+    )
+
+
+def check_connection(server: SmtpServer) -> None:
+    """Connect, TLS and authenticate, send nothing (the admin's *Test connection*)."""
+    smtp = open_connection(server)
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()

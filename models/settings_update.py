@@ -1,0 +1,247 @@
+"""Validating and applying an admin's settings change: every field checked first, then all saved or nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from errors import ValidationError
+from models.secrets import SecretBox
+from models.settings import TenantSettings
+
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", re.IGNORECASE
+)
+DOMAIN = HOSTNAME
+MAX_GROUPS = 100
+MAX_DOMAINS = 100
+
+
+@dataclass
+class Changes:
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    password: str | None = None
+    clear_password: bool = False
+
+
+def settings_as_dict(settings: TenantSettings, group_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """The settings as the admin API shows them. Never the password: only whether one is set."""
+    names = group_names or {}
+    until = settings.debug_logging_until
+    if until is not None and until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    active = until is not None and until > datetime.now(UTC)
+    return {
+        "mail": {
+            "senderName": settings.sender_name,
+            "senderAddress": settings.sender_address,
+            "subjectPrefix": settings.subject_prefix,
+            "replyTo": settings.reply_to_mode,
+        },
+        "layout": {
+            "imageMode": settings.image_mode,
+            "imageMaxSide": settings.image_max_side,
+            "externalImages": settings.external_images,
+            "headerText": settings.header_text,
+            "buttonLabel": settings.button_label,
+            "customCss": settings.custom_css,
+        },
+        "permissions": {
+            "mode": settings.permission_mode,
+            "groups": [{"groupId": g, "name": names.get(g, "")} for g in settings.allowed_group_ids or []],
+            "enforceInAllSpaces": settings.enforce_in_all_spaces,
+            "allowExternal": settings.allow_external,
+            "allowedDomains": list(settings.allowed_domains or []),
+            "maxRecipients": settings.max_recipients,
+            "maxAttachmentBytes": settings.max_attachment_bytes,
+        },
+        "smtp": {
+            "mode": settings.smtp_mode,
+            "host": settings.smtp_host,
+            "port": settings.smtp_port,
+            "security": settings.smtp_security,
+            "username": settings.smtp_username,
+            "passwordSet": bool(settings.smtp_password_encrypted),
+        },
+        "debugLoggingUntil": until.isoformat() if active and until else None,
+    }
+
+
+class _Reader:
+    def __init__(self, payload: dict[str, Any], changes: Changes) -> None:
+        self.payload, self.changes = payload, changes
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.payload.get(name, {})
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.changes.errors[name] = "must be an object"
+            return {}
+        return value
+
+    def text(
+        self,
+        section: dict[str, Any],
+        path: str,
+        key: str,
+        column: str,
+        limit: int,
+        *,
+        one_line: bool = True,
+        check: Callable[[str], str | None] | None = None,
+    ) -> None:
+        if key not in section:
+            return
+        value = section[key]
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            self.changes.errors[path] = "must be text"
+        elif len(value) > limit:
+            self.changes.errors[path] = f"must be at most {limit} characters"
+        elif "\0" in value or (one_line and re.search(r"[\r\n]", value)):
+            self.changes.errors[path] = "must be a single line"
+        else:
+            problem = check(value.strip()) if check else None
+            if problem:
+                self.changes.errors[path] = problem
+            else:
+                self.changes.values[column] = value.strip() if one_line else value
+
+    def choice(self, section: dict[str, Any], path: str, key: str, column: str, options: tuple[str, ...]) -> None:
+        if key in section:
+            if section[key] in options:
+                self.changes.values[column] = section[key]
+            else:
+                self.changes.errors[path] = f"must be one of {', '.join(options)}"
+
+    def number(self, section: dict[str, Any], path: str, key: str, column: str, low: int, high: int) -> None:
+        if key in section:
+            value = section[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                self.changes.errors[path] = f"must be a whole number from {low} to {high}"
+            else:
+                self.changes.values[column] = value
+
+    def flag(self, section: dict[str, Any], path: str, key: str, column: str) -> None:
+        if key in section:
+            if isinstance(section[key], bool):
+                self.changes.values[column] = section[key]
+            else:
+                self.changes.errors[path] = "must be true or false"
+
+
+def _email_problem(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f"is not a valid email address ({exc})"
+    return None
+
+
+def read_changes(
+    payload: Any, *, css_check: Callable[[str], list[str]], host_check: Callable[[str], str | None]
+) -> Changes:
+    """Read a partial settings object; the CSS and mail-host policies come from mail/ (models imports no mail)."""
+    changes = Changes()
+    if not isinstance(payload, dict):
+        raise ValidationError("The settings must be a JSON object")
+    unknown = set(payload) - {"mail", "layout", "permissions", "smtp", "debugLoggingHours"}
+    for name in unknown:
+        changes.errors[name] = "is not a setting"
+    r = _Reader(payload, changes)
+    mail = r.section("mail")
+    r.text(mail, "mail.senderName", "senderName", "sender_name", 120)
+    r.text(mail, "mail.senderAddress", "senderAddress", "sender_address", 254, check=_email_problem)
+    r.text(mail, "mail.subjectPrefix", "subjectPrefix", "subject_prefix", 60)
+    r.choice(mail, "mail.replyTo", "replyTo", "reply_to_mode", ("sender", "none"))
+    layout = r.section("layout")
+    r.choice(layout, "layout.imageMode", "imageMode", "image_mode", ("original", "fit", "max_side"))
+    r.number(layout, "layout.imageMaxSide", "imageMaxSide", "image_max_side", 100, 4000)
+    r.choice(layout, "layout.externalImages", "externalImages", "external_images", ("link", "drop"))
+    r.text(layout, "layout.headerText", "headerText", "header_text", 200)
+    r.text(layout, "layout.buttonLabel", "buttonLabel", "button_label", 60)
+    r.text(
+        layout,
+        "layout.customCss",
+        "customCss",
+        "custom_css",
+        20_000,
+        one_line=False,
+        check=lambda css: "; ".join(css_check(css)) or None,
+    )
+    perms = r.section("permissions")
+    r.choice(perms, "permissions.mode", "mode", "permission_mode", ("all", "groups"))
+    r.flag(perms, "permissions.enforceInAllSpaces", "enforceInAllSpaces", "enforce_in_all_spaces")
+    r.flag(perms, "permissions.allowExternal", "allowExternal", "allow_external")
+    r.number(perms, "permissions.maxRecipients", "maxRecipients", "max_recipients", 1, 1000)
+    r.number(perms, "permissions.maxAttachmentBytes", "maxAttachmentBytes", "max_attachment_bytes", 0, 50 * 1024 * 1024)
+    if "groups" in perms:
+        groups = perms["groups"]
+        ids = [g.get("groupId") if isinstance(g, dict) else g for g in groups] if isinstance(groups, list) else None
+        if ids is None or len(ids) > MAX_GROUPS or not all(isinstance(i, str) and 0 < len(i) <= 128 for i in ids):
+            changes.errors["permissions.groups"] = f"must be a list of at most {MAX_GROUPS} group ids"
+        else:
+            changes.values["allowed_group_ids"] = list(dict.fromkeys(ids))
+    if "allowedDomains" in perms:
+        domains = perms["allowedDomains"]
+        if not isinstance(domains, list) or len(domains) > MAX_DOMAINS:
+            changes.errors["permissions.allowedDomains"] = f"must be a list of at most {MAX_DOMAINS} domains"
+        else:
+            cleaned = [d.strip().lower().lstrip("@") for d in domains if isinstance(d, str) and d.strip()]
+            bad = [d for d in cleaned if not DOMAIN.match(d)]
+            if bad or len(cleaned) != len([d for d in domains if not (isinstance(d, str) and not d.strip())]):
+                changes.errors["permissions.allowedDomains"] = "contains an invalid domain"
+            else:
+                changes.values["allowed_domains"] = list(dict.fromkeys(cleaned))
+    smtp = r.section("smtp")
+    r.choice(smtp, "smtp.mode", "mode", "smtp_mode", ("default", "custom"))
+    r.text(smtp, "smtp.host", "host", "smtp_host", 253, check=lambda h: host_check(h) if h else None)
+    r.number(smtp, "smtp.port", "port", "smtp_port", 1, 65535)
+    r.choice(smtp, "smtp.security", "security", "smtp_security", ("starttls", "tls"))
+    r.text(smtp, "smtp.username", "username", "smtp_username", 254)
+    if "password" in smtp and smtp["password"] is not None:
+        password = smtp["password"]
+        if not isinstance(password, str) or len(password) > 1024 or "\0" in password:
+            changes.errors["smtp.password"] = "must be text of at most 1024 characters"
+        elif password:
+            changes.password = password
+    if smtp.get("clearPassword") is True:
+        changes.clear_password = True
+    if "debugLoggingHours" in payload:
+        hours = payload["debugLoggingHours"]
+        if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= 24:
+            changes.errors["debugLoggingHours"] = "must be a whole number of hours from 0 (off) to 24"
+        else:
+            changes.values["debug_logging_until"] = (datetime.now(UTC) + timedelta(hours=hours)) if hours else None
+    return changes
+
+
+def apply_changes(settings: TenantSettings, changes: Changes, *, box: SecretBox, client_key: str) -> None:
+    """All or nothing: refuses with per-field errors before touching the row."""
+    merged = {c: getattr(settings, c) for c in ("smtp_mode", "smtp_host")} | changes.values
+    if merged["smtp_mode"] == "custom" and not merged["smtp_host"]:
+        changes.errors.setdefault("smtp.host", "is required for your own mail server")
+    if changes.errors:
+        raise ValidationError(
+            "Some settings are not valid; nothing was saved",
+            code="invalid_settings",
+            details={"fields": changes.errors},
+        )
+    for column, value in changes.values.items():
+        setattr(settings, column, value)
+    if changes.clear_password:
+        settings.smtp_password_encrypted = None
+    if changes.password is not None:
+        settings.smtp_password_encrypted = box.encrypt(
+            changes.password, tenant=client_key, field=TenantSettings.SMTP_PASSWORD_FIELD
+        )

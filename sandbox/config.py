@@ -1,0 +1,74 @@
+"""How the sandbox is set up: its public URL, the app it installs, its mail server, where it keeps state."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PUBLIC_URL = "http://localhost:8100"
+DEFAULT_DESCRIPTOR_URL = "http://localhost:8000/atlassian-connect.json"
+DEFAULT_SMTP_PORT = 2525
+CLI_STATE_FILE = REPO_ROOT / "instance" / "sandbox-state.json"
+
+
+def default_fixtures_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The shared fixtures next to the repository, unless `PAGEMAIL_FIXTURES` points elsewhere."""
+    env = os.environ if environ is None else environ
+    override = env.get("PAGEMAIL_FIXTURES", "").strip()
+    if override:
+        return Path(override)
+    return REPO_ROOT.parent / "shared" / "fixtures"
+
+
+def refuse_production(app_env: str | None) -> None:
+    """The sandbox hands out tokens and plays Atlassian: it must never run next to real tenants."""
+    if (app_env or "").strip().lower() == "production":
+        raise RuntimeError("APP_ENV=production: the sandbox (a fake Confluence) refuses to start in production")
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    public_url: str = DEFAULT_PUBLIC_URL
+    app_descriptor_url: str = DEFAULT_DESCRIPTOR_URL
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = DEFAULT_SMTP_PORT
+    state_file: Path | None = None
+    start_smtp: bool = False
+    app_env: str = "development"
+    fixtures_dir: Path = field(default_factory=default_fixtures_dir)
+
+    def __post_init__(self) -> None:
+        # The URL is used as an origin and a prefix everywhere; a trailing slash would double up.
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+
+    @property
+    def tenant_base_url(self) -> str:
+        """The Confluence site's base URL, as apps see it (`baseUrl` in the install payload)."""
+        return f"{self.public_url}/wiki"
+
+    @property
+    def oauth_server_url(self) -> str:
+        return f"{self.public_url}/oauth"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxConfig:
+        """The command-line configuration: `SANDBOX_URL`, `SANDBOX_APP_DESCRIPTOR_URL`, `SANDBOX_SMTP_PORT`,
+        `APP_ENV`; the install is kept in `instance/sandbox-state.json` and the mail catcher runs."""
+        env = os.environ if environ is None else environ
+        port_text = env.get("SANDBOX_SMTP_PORT", "").strip() or str(DEFAULT_SMTP_PORT)
+        try:
+            smtp_port = int(port_text)
+        except ValueError as exc:
+            raise ValueError(f"SANDBOX_SMTP_PORT must be a port number, got {port_text!r}") from exc
+        return cls(
+            public_url=env.get("SANDBOX_URL", "").strip() or DEFAULT_PUBLIC_URL,
+            app_descriptor_url=env.get("SANDBOX_APP_DESCRIPTOR_URL", "").strip() or DEFAULT_DESCRIPTOR_URL,
+            smtp_port=smtp_port,
+            state_file=CLI_STATE_FILE,
+            start_smtp=True,
+            app_env=env.get("APP_ENV", "").strip() or "development",
+            fixtures_dir=default_fixtures_dir(env),
+        )

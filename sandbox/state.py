@@ -1,0 +1,71 @@
+"""Everything one running sandbox knows, in memory: people, content, the app's installation, issued
+tokens, injected faults and the request log. One instance per Flask app (`app.extensions["sandbox"]`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import replace
+from typing import Any
+
+from flask import current_app
+
+from sandbox.bearer_tokens import TokenStore
+from sandbox.catalog import load_catalog
+from sandbox.config import SandboxConfig
+from sandbox.content import Catalog
+from sandbox.directory import Directory, build_directory
+from sandbox.faults import FaultPlan
+from sandbox.installation import Installation, InstallationStore, LifecycleAnswer
+from sandbox.signing_key import InstallSigningKey
+from sandbox.traffic import RequestLog
+
+
+class SandboxState:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.directory: Directory = build_directory()
+        self.catalog: Catalog = load_catalog(config.fixtures_dir)
+        self.signing_key = InstallSigningKey()
+        self.media_secret = secrets.token_bytes(32)
+        self.store = InstallationStore(config.state_file)
+        self.tokens: TokenStore = TokenStore()
+        self.faults = FaultPlan()
+        self.requests = RequestLog()
+        self.catcher: Any = None
+        self.lock = threading.RLock()
+        # Lifecycle calls go over the network; one at a time, without blocking readers of the state.
+        self.lifecycle_lock = threading.Lock()
+        self._installation = self.store.load()
+        if not self._installation.descriptor_url:
+            self._installation.descriptor_url = config.app_descriptor_url
+        if self._installation.installed:
+            self.directory.rename_app(self._installation.app_name)
+
+    @property
+    def installation(self) -> Installation:
+        """A snapshot: callers never see a half-updated record."""
+        with self.lock:
+            return replace(self._installation)
+
+    def save_installation(self, installation: Installation) -> None:
+        with self.lock:
+            secret_changed = installation.shared_secret != self._installation.shared_secret
+            self._installation = replace(installation)
+            self.store.save(self._installation)
+            if installation.installed:
+                self.directory.rename_app(installation.app_name)
+        if secret_changed or not installation.installed:
+            self.tokens.revoke_all()
+
+    def record_answer(self, answer: LifecycleAnswer | None) -> None:
+        if answer is None:
+            return
+        with self.lock:
+            self._installation.last_answer = answer
+            self.store.save(self._installation)
+
+
+def current_state() -> SandboxState:
+    return current_app.extensions["sandbox"]

@@ -1,0 +1,312 @@
+"""The pages a person clicks through: a home page, spaces and pages that look like Confluence, the "•••"
+menu with the app's web items (opening its dialog in a modal), the app's admin and space-tools pages in
+iframes, *Manage apps*, a user switcher, plus the key server and the AP client script.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+
+from sandbox import installer
+from sandbox.access import can_read, is_space_admin, readable_pages
+from sandbox.blobs import icon_png
+from sandbox.content import Page, with_base
+from sandbox.control import module_context
+from sandbox.directory import User
+from sandbox.modules import Module, find_module, modules_of, signed_module_url, web_items
+from sandbox.state import SandboxState, current_state
+from sandbox.ui_session import browsing_user, cookie_user, remember
+
+STATIC_DIR = "static"
+PAGE_MENU_LOCATION = "system.content.action/secondary"
+
+bp = Blueprint("ui", __name__)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme else ""
+
+
+def _friendly(timestamp: str) -> str:
+    try:
+        return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).strftime("%b %d, %Y")
+    except ValueError:
+        return timestamp
+
+
+def _render(template: str, state: SandboxState, status: int = 200, **context: Any) -> Response:
+    user = browsing_user(state)
+    installation = state.installation
+    people = [person for person in state.directory.people() if person.roles] + [
+        person for person in state.directory.people() if not person.roles
+    ][:8]
+    html = render_template(
+        template,
+        me=user,
+        people=people,
+        spaces=list(state.catalog.spaces.values()),
+        installation=installation,
+        app_origin=_origin(installation.app_base_url) if installation.active else "",
+        is_site_admin=state.directory.is_site_admin(user.account_id),
+        has_inbox="inbox" in current_app.blueprints,
+        public_url=state.config.public_url,
+        friendly=_friendly,
+        **context,
+    )
+    response = Response(html, status=status, mimetype="text/html")
+    if cookie_user(state) is None:
+        remember(response, user.account_id)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def root() -> Response:
+    return redirect(url_for("ui.home"))
+
+
+@bp.get("/wiki")
+def wiki_root() -> Response:
+    return redirect(url_for("ui.home"))
+
+
+@bp.get("/wiki/")
+def home() -> Response:
+    state = current_state()
+    user = browsing_user(state)
+    by_space = {
+        space.key: readable_pages(state.directory, state.catalog, user.account_id, space.key)
+        for space in state.catalog.spaces.values()
+    }
+    return _render("wiki_home.html", state, by_space=by_space)
+
+
+@bp.post("/wiki/_switch-user")
+def switch_user() -> Response:
+    state = current_state()
+    account_id = request.form.get("accountId", "")
+    user = state.directory.user(account_id)
+    target = request.form.get("next") or url_for("ui.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("ui.home")
+    response = redirect(target, code=303)
+    if user is not None and user.account_type == "atlassian":
+        remember(response, user.account_id)
+    return response
+
+
+@bp.get("/wiki/spaces/<space_key>")
+@bp.get("/wiki/spaces/<space_key>/overview")
+def space_home(space_key: str) -> Response:
+    space = current_state().catalog.space(space_key)
+    if space is None:
+        abort(404)
+    return redirect(url_for("ui.page_view", space_key=space.key, page_id=space.homepage_id))
+
+
+@bp.get("/wiki/pages/viewpage.action")
+def view_page_action() -> Response:
+    page = current_state().catalog.page(request.args.get("pageId", ""))
+    if page is None:
+        abort(404)
+    return redirect(url_for("ui.page_view", space_key=page.space_key, page_id=page.id))
+
+
+def _menu_items(state: SandboxState, user: User) -> list[dict[str, Any]]:
+    installation = state.installation
+    if not installation.active:
+        return []
+    items = []
+    for item in web_items(installation.descriptor, PAGE_MENU_LOCATION):
+        target = find_module(installation.descriptor, item.key)
+        width, height = target.size if target else ("600px", "450px")
+        name = installation.translate(item.name_key, user.locale, item.name or item.key)
+        title = installation.translate(target.name_key, user.locale, target.name) if target else ""
+        items.append(
+            {
+                "key": item.key,
+                "name": name,
+                "width": width,
+                "height": height,
+                "chrome": target.chrome if target else True,
+                "title": title or name,
+            }
+        )
+    return items
+
+
+def _labels(state: SandboxState, user: User, modules: list[Module]) -> dict[str, str]:
+    """Module names in the user's language, by module key."""
+    installation = state.installation
+    return {
+        module.key: installation.translate(module.name_key, user.locale, module.name or module.key)
+        for module in modules
+    }
+
+
+@bp.get("/wiki/spaces/<space_key>/pages/<page_id>")
+@bp.get("/wiki/spaces/<space_key>/pages/<page_id>/<path:slug>")
+def page_view(space_key: str, page_id: str, slug: str = "") -> Response:
+    state = current_state()
+    page = state.catalog.page(page_id)
+    if page is None or page.space_key != space_key:
+        return _render("wiki_missing.html", state, status=404)
+    user = browsing_user(state)
+    space = state.catalog.space(space_key)
+    tree = readable_pages(state.directory, state.catalog, user.account_id, space_key)
+    if not can_read(state.directory, page, user.account_id):
+        return _render("wiki_restricted.html", state, status=403, space=space, tree=tree)
+    return _render(
+        "wiki_page.html",
+        state,
+        page=page,
+        space=space,
+        tree=tree,
+        body=with_base(page.export_view, state.config.public_url),
+        author=state.directory.user(page.created_by),
+        editor=state.directory.user(page.updated_by),
+        menu_items=_menu_items(state, user),
+    )
+
+
+@bp.get("/wiki/people/<account_id>")
+def person(account_id: str) -> Response:
+    state = current_state()
+    user = state.directory.user(account_id)
+    if user is None:
+        return _render("wiki_missing.html", state, status=404)
+    groups = [group.name for group in state.directory.groups_of(user.account_id)]
+    return _render("wiki_person.html", state, person=user, groups=groups)
+
+
+def _frame(
+    state: SandboxState, module: Module, user: User, content_id: str = "", space_key: str = ""
+) -> dict[str, Any]:
+    context = module_context(state, content_id, space_key)
+    if isinstance(context, str):
+        abort(404)
+    url = signed_module_url(state.installation, module, user.account_id, context, state.config.public_url)
+    return {"module": module, "url": url, "content_id": content_id, "space_key": space_key}
+
+
+@bp.get("/wiki/admin")
+@bp.get("/wiki/admin/plugins/<module_key>")
+def admin(module_key: str = "") -> Response:
+    state = current_state()
+    user = browsing_user(state)
+    if not state.directory.is_site_admin(user.account_id):
+        return _render("wiki_forbidden.html", state, status=403, reason="Only site admins can open app settings.")
+    installation = state.installation
+    pages = (
+        [module for module in modules_of(installation.descriptor) if module.kind in ("adminPages", "configurePage")]
+        if installation.active
+        else []
+    )
+    chosen = next((module for module in pages if module.key == module_key), pages[0] if pages else None)
+    frame = _frame(state, chosen, user) if chosen else None
+    return _render("wiki_admin.html", state, admin_pages=pages, frame=frame, labels=_labels(state, user, pages))
+
+
+@bp.get("/wiki/spaces/<space_key>/settings/integrations")
+@bp.get("/wiki/spaces/<space_key>/settings/integrations/<module_key>")
+def space_tools(space_key: str, module_key: str = "") -> Response:
+    state = current_state()
+    user = browsing_user(state)
+    space = state.catalog.space(space_key)
+    if space is None:
+        return _render("wiki_missing.html", state, status=404)
+    if not is_space_admin(space, user.account_id):
+        return _render(
+            "wiki_forbidden.html",
+            state,
+            status=403,
+            reason=f"Only admins of the {space.name} space can change its settings.",
+        )
+    installation = state.installation
+    tabs = (
+        [module for module in modules_of(installation.descriptor) if module.kind == "spaceToolsTabs"]
+        if installation.active
+        else []
+    )
+    chosen = next((module for module in tabs if module.key == module_key), tabs[0] if tabs else None)
+    frame = _frame(state, chosen, user, space_key=space.key) if chosen else None
+    return _render(
+        "wiki_space_tools.html", state, space=space, tabs=tabs, frame=frame, labels=_labels(state, user, tabs)
+    )
+
+
+@bp.get("/wiki/plugins/servlet/upm")
+def manage_apps() -> Response:
+    state = current_state()
+    return _render(
+        "wiki_upm.html",
+        state,
+        default_descriptor=state.installation.descriptor_url,
+        key_url=f"{state.config.public_url}/connect-keys/{state.signing_key.kid}",
+        message=request.args.get("message", ""),
+    )
+
+
+@bp.post("/wiki/plugins/servlet/upm/<action>")
+def manage_apps_action(action: str) -> Response:
+    state = current_state()
+    if not state.directory.is_site_admin(browsing_user(state).account_id):
+        return _render("wiki_forbidden.html", state, status=403, reason="Only site admins can manage apps.")
+    if action == "install":
+        result = installer.install(state, request.form.get("descriptorUrl", "").strip() or None)
+    elif action == "uninstall":
+        result = installer.uninstall(state)
+    elif action in ("enable", "disable"):
+        result = installer.set_enabled(state, action == "enable")
+    else:
+        abort(404)
+    message = result.get("error") or f"{action.capitalize()}: done"
+    return redirect(url_for("ui.manage_apps", message=message), code=303)
+
+
+@bp.get("/connect-keys/<kid>")
+def connect_key(kid: str) -> Response:
+    state = current_state()
+    if kid != state.signing_key.kid:
+        return Response("Not found", status=404, mimetype="text/plain")
+    return Response(state.signing_key.public_pem(), mimetype="text/plain")
+
+
+@bp.get("/atlassian-connect/all.js")
+def all_js() -> Response:
+    response = send_from_directory(bp.root_path + "/" + STATIC_DIR, "all.js", mimetype="application/javascript")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/wiki/images/icons/<path:name>")
+def icon(name: str) -> Response:
+    size = 72 if name.startswith("emoticons/72/") else 16
+    return Response(icon_png(name, size), mimetype="image/png", headers={"Cache-Control": "max-age=3600"})
+
+
+@bp.get("/wiki/aa-avatar/<account_id>")
+def avatar(account_id: str) -> Response:
+    return Response(
+        icon_png(f"avatar:{account_id}", 48), mimetype="image/png", headers={"Cache-Control": "max-age=3600"}
+    )
+
+
+def page_url(page: Page) -> str:
+    return url_for("ui.page_view", space_key=page.space_key, page_id=page.id, slug=page.title.replace(" ", "+"))

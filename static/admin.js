@@ -1,0 +1,1467 @@
+/*
+ * The admin pages (DESIGN §1, API in §7). Two parts:
+ *  - a small kit both admin pages share (strings, the AP bridge, the JSON API, messages, field errors, the group
+ *    picker), published as window.pagemailAdminKit for static/space.js;
+ *  - the global settings page, which runs only when #admin-settings is on the page.
+ * Every piece of server data is written with textContent, never as HTML; the mail preview goes into a sandboxed
+ * iframe through srcdoc.
+ */
+(function () {
+  "use strict";
+
+  const MIN_QUERY_LENGTH = 2;
+  const SEARCH_DELAY_MS = 250;
+  const PREVIEW_DELAY_MS = 600;
+  // A context token is reused until this many seconds before it expires.
+  const TOKEN_MARGIN_S = 60;
+  // How long to wait for the host (Confluence) to answer a bridge call before giving up.
+  const HOST_TIMEOUT_MS = 20000;
+  const MB = 1024 * 1024;
+  const MAX_ATTACHMENT_MB = 50;
+  const LOOSE_DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined && text !== null) {
+      node.textContent = String(text);
+    }
+    return node;
+  }
+
+  /* ------------------------------------------------------------------ icons */
+
+  // Drawn here rather than kept as <template>s so both pages get them from one place.
+  const ICONS = {
+    error: { size: 24, paths: [["M12 2a10 10 0 1 1 0 20 10 10 0 0 1 0-20z", "currentColor"],
+      ["M11 7h2v7h-2zm0 8.5h2v2h-2z", "#fff"]] },
+    warning: { size: 24, paths: [["M10.3 3.9a2 2 0 0 1 3.4 0l8 13.6A2 2 0 0 1 20 20.5H4a2 2 0 0 1-1.7-3z",
+      "currentColor"], ["M11 8.5h2v6h-2zm0 7.5h2v2h-2z", "#172B4D"]] },
+    success: { size: 24, paths: [["M12 2a10 10 0 1 1 0 20 10 10 0 0 1 0-20z", "currentColor"],
+      ["m7.5 12.3 1.4-1.4 2.1 2.1 4.6-4.6 1.4 1.4-6 6z", "#fff"]] },
+    info: { size: 24, paths: [["M12 2a10 10 0 1 1 0 20 10 10 0 0 1 0-20z", "currentColor"],
+      ["M11 10.5h2v7h-2zm0-4h2v2h-2z", "#fff"]] },
+    group: { size: 16, viewBox: "0 0 24 24", paths: [["M9 4.8a3.2 3.2 0 1 1 0 6.4 3.2 3.2 0 0 1 0-6.4z",
+      "currentColor"], ["M3 18.5c0-3 2.7-5 6-5s6 2 6 5v.5H3z", "currentColor"],
+      ["M16.5 6.6a2.4 2.4 0 1 1 0 4.8 2.4 2.4 0 0 1 0-4.8zM16 13.2c2.8 0 5 1.6 5 4.3v.5h-4.4c0-1.8-.7-3.4-2-4.5z",
+        "currentColor", ".7"]] },
+    remove: { size: 12, viewBox: "0 0 16 16", paths: [[
+      "M4.2 3 3 4.2 6.8 8 3 11.8 4.2 13 8 9.2l3.8 3.8 1.2-1.2L9.2 8 13 4.2 11.8 3 8 6.8z", "currentColor"]] },
+  };
+
+  function icon(name) {
+    const spec = ICONS[name] || ICONS.info;
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", spec.viewBox || "0 0 24 24");
+    svg.setAttribute("width", String(spec.size));
+    svg.setAttribute("height", String(spec.size));
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    spec.paths.forEach(function (item) {
+      const path = document.createElementNS(ns, "path");
+      path.setAttribute("d", item[0]);
+      path.setAttribute("fill", item[1]);
+      if (item[2]) {
+        path.setAttribute("opacity", item[2]);
+      }
+      svg.appendChild(path);
+    });
+    return svg;
+  }
+
+  /* ---------------------------------------------------------------- strings */
+
+  const i18n = { lang: "en", locale: "en", all: {}, plural: new Intl.PluralRules("en") };
+
+  function t(key, params) {
+    const table = i18n.all[i18n.lang] || {};
+    const fallback = i18n.all.en || {};
+    let value = key in table ? table[key] : fallback[key];
+    if (value === undefined) {
+      return key;
+    }
+    if (typeof value === "object") {
+      const count = params && typeof params.count === "number" ? params.count : 0;
+      value = value[i18n.plural.select(count)] || value.other;
+    }
+    return value.replace(/\{(\w+)\}/g, function (match, name) {
+      return params && name in params ? String(params[name]) : match;
+    });
+  }
+
+  async function loadStrings(url) {
+    if (!url) {
+      return {};
+    }
+    try {
+      const response = await window.fetch(url, { credentials: "omit" });
+      return response.ok ? await response.json() : {};
+    } catch (error) {
+      // The English markup stays readable without the strings file.
+      return {};
+    }
+  }
+
+  function useLanguage(strings, locale) {
+    i18n.all = strings && typeof strings === "object" ? strings : {};
+    const wanted = String(locale || "").slice(0, 2).toLowerCase();
+    i18n.lang = i18n.all[wanted] ? wanted : "en";
+    i18n.locale = String(locale || i18n.lang).replace("_", "-").slice(0, 10);
+    i18n.plural = new Intl.PluralRules(i18n.lang);
+    document.documentElement.lang = i18n.lang;
+  }
+
+  function translatePage(titleKey) {
+    document.querySelectorAll("[data-i18n]").forEach(function (node) {
+      node.textContent = t(node.dataset.i18n);
+    });
+    document.querySelectorAll("[data-i18n-placeholder]").forEach(function (node) {
+      node.setAttribute("placeholder", t(node.dataset.i18nPlaceholder));
+    });
+    document.querySelectorAll("[data-i18n-title]").forEach(function (node) {
+      node.setAttribute("title", t(node.dataset.i18nTitle));
+    });
+    document.querySelectorAll("[data-i18n-aria-label]").forEach(function (node) {
+      node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
+    });
+    if (titleKey) {
+      document.title = t(titleKey);
+    }
+  }
+
+  function formatDateTime(date) {
+    try {
+      return new Intl.DateTimeFormat(i18n.locale, { dateStyle: "medium", timeStyle: "short" }).format(date);
+    } catch (error) {
+      return date.toLocaleString();
+    }
+  }
+
+  function announce(text) {
+    const announcer = byId("announcer");
+    if (!announcer) {
+      return;
+    }
+    // Emptying first makes screen readers repeat a message that is the same as the last one.
+    announcer.textContent = "";
+    window.setTimeout(function () {
+      announcer.textContent = text;
+    }, 50);
+  }
+
+  /* ------------------------------------------------------ the host (AP bridge) */
+
+  class AdminError extends Error {
+    constructor(message, status, code, details) {
+      super(message);
+      this.name = "AdminError";
+      this.status = status || 0;
+      this.code = code || "";
+      this.details = details && typeof details === "object" ? details : {};
+    }
+  }
+
+  function hostAvailable() {
+    return typeof window.AP === "object" && window.AP !== null && !!window.AP.context;
+  }
+
+  function askHost(call) {
+    return new Promise(function (resolve, reject) {
+      const timer = window.setTimeout(function () {
+        reject(new AdminError(t("error.host"), 0, "host_timeout"));
+      }, HOST_TIMEOUT_MS);
+      try {
+        call(function (value) {
+          window.clearTimeout(timer);
+          resolve(value);
+        });
+      } catch (error) {
+        window.clearTimeout(timer);
+        reject(new AdminError(t("error.host"), 0, "host_error"));
+      }
+    });
+  }
+
+  function hostLocale() {
+    if (!hostAvailable() || !window.AP.user || typeof window.AP.user.getLocale !== "function") {
+      return Promise.resolve("");
+    }
+    return askHost(function (done) {
+      window.AP.user.getLocale(done);
+    }).then(
+      function (locale) {
+        return typeof locale === "string" ? locale : "";
+      },
+      function () {
+        return "";
+      }
+    );
+  }
+
+  const tokenCache = { token: "", exp: 0, pending: null };
+
+  function tokenExpiry(token) {
+    try {
+      const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const claims = JSON.parse(window.atob(payload));
+      return typeof claims.exp === "number" ? claims.exp : 0;
+    } catch (error) {
+      return 0;
+    }
+  }
+
+  function contextToken(forceFresh) {
+    const now = Date.now() / 1000;
+    if (!forceFresh && tokenCache.token && now < tokenCache.exp - TOKEN_MARGIN_S) {
+      return Promise.resolve(tokenCache.token);
+    }
+    if (!hostAvailable()) {
+      return Promise.reject(new AdminError(t("error.noHost"), 0, "no_host"));
+    }
+    if (!tokenCache.pending) {
+      tokenCache.pending = askHost(function (done) {
+        window.AP.context.getToken(done);
+      })
+        .then(function (token) {
+          if (typeof token !== "string" || !token) {
+            throw new AdminError(t("error.host"), 0, "no_token");
+          }
+          tokenCache.token = token;
+          tokenCache.exp = tokenExpiry(token);
+          return token;
+        })
+        .finally(function () {
+          tokenCache.pending = null;
+        });
+    }
+    return tokenCache.pending;
+  }
+
+  function flag(type, title, body) {
+    if (hostAvailable() && window.AP.flag && typeof window.AP.flag.create === "function") {
+      window.AP.flag.create({ title: title, body: body || "", type: type, close: "auto" });
+      return true;
+    }
+    return false;
+  }
+
+  /* ------------------------------------------------------------------- the API */
+
+  function isAbort(error) {
+    return !!error && error.name === "AbortError";
+  }
+
+  function createApi(base) {
+    async function send(method, path, body, signal, token) {
+      const options = {
+        method: method,
+        headers: {
+          Authorization: "JWT " + token,
+          "Content-Type": "application/json",
+          // The server renders the preview's mail chrome in the admin's Confluence language.
+          "X-Pagemail-Locale": i18n.locale,
+        },
+        credentials: "omit",
+        cache: "no-store",
+        signal: signal,
+      };
+      if (body !== undefined && body !== null) {
+        options.body = JSON.stringify(body);
+      }
+      try {
+        return await window.fetch(base + path, options);
+      } catch (error) {
+        if (isAbort(error)) {
+          throw error;
+        }
+        throw new AdminError(t("error.network"), 0, "network");
+      }
+    }
+
+    return async function api(method, path, body, signal) {
+      let response = await send(method, path, body, signal, await contextToken(false));
+      if (response.status === 401) {
+        // The cached token may have expired early (clock skew): one retry with a fresh one.
+        response = await send(method, path, body, signal, await contextToken(true));
+      }
+      let data = null;
+      try {
+        data = await response.json();
+      } catch (error) {
+        if (isAbort(error)) {
+          throw error;
+        }
+      }
+      if (!response.ok) {
+        const problem = data && typeof data.error === "object" && data.error ? data.error : {};
+        const message = typeof problem.message === "string" && problem.message
+          ? problem.message
+          : t("error.http", { status: response.status });
+        throw new AdminError(message, response.status, problem.code, problem.details);
+      }
+      if (!data || typeof data !== "object") {
+        throw new AdminError(t("error.badAnswer"), response.status, "bad_answer");
+      }
+      return data;
+    };
+  }
+
+  /* ---------------------------------------------------------- section message */
+
+  function messageBox(node) {
+    const parts = {
+      icon: node.querySelector(".section-message-icon"),
+      title: node.querySelector(".section-message-title"),
+      body: node.querySelector(".section-message-body"),
+      list: node.querySelector(".section-message-list"),
+    };
+    return {
+      show: function (kind, title, body, items) {
+        node.className = "section-message section-message-" + kind;
+        parts.icon.textContent = "";
+        parts.icon.appendChild(icon(kind));
+        parts.title.textContent = title;
+        parts.body.textContent = body || "";
+        parts.body.hidden = !body;
+        parts.list.textContent = "";
+        (items || []).forEach(function (item) {
+          parts.list.appendChild(element("li", "", item));
+        });
+        parts.list.hidden = !items || !items.length;
+        node.hidden = false;
+        node.scrollIntoView({ block: "nearest" });
+      },
+      hide: function () {
+        node.hidden = true;
+      },
+      focus: function () {
+        node.focus({ preventScroll: false });
+      },
+    };
+  }
+
+  /* ------------------------------------------------------------- field errors */
+
+  /*
+   * fields maps an API field path ("mail.senderAddress") to {id, label}: the control (or radio group name)
+   * and the translation key of its label. The error goes into #<id>-error.
+   */
+  function fieldErrors(fields) {
+    const shown = [];
+
+    function control(id) {
+      return byId(id) || document.querySelector('input[name="' + id + '"]:checked') ||
+        document.querySelector('[name="' + id + '"]');
+    }
+
+    function clearIds(ids) {
+      ids.forEach(function (id) {
+        const slot = byId(id + "-error");
+        if (slot) {
+          slot.hidden = true;
+          slot.textContent = "";
+        }
+        const node = control(id);
+        if (node) {
+          node.removeAttribute("aria-invalid");
+          const described = (node.getAttribute("aria-describedby") || "").split(" ").filter(function (ref) {
+            return ref && ref !== id + "-error";
+          });
+          if (described.length) {
+            node.setAttribute("aria-describedby", described.join(" "));
+          } else {
+            node.removeAttribute("aria-describedby");
+          }
+          const field = node.closest(".field");
+          if (field) {
+            field.classList.remove("has-error");
+          }
+        }
+      });
+    }
+
+    function clear() {
+      clearIds(shown.splice(0));
+    }
+
+    function clearOne(id) {
+      const index = shown.indexOf(id);
+      if (index >= 0) {
+        clearIds(shown.splice(index, 1));
+      }
+    }
+
+    function showOne(id, text) {
+      const slot = byId(id + "-error");
+      if (!slot) {
+        return false;
+      }
+      slot.textContent = "";
+      slot.appendChild(icon("error"));
+      slot.appendChild(element("span", "", text));
+      slot.hidden = false;
+      const node = control(id);
+      if (node) {
+        node.setAttribute("aria-invalid", "true");
+        const described = (node.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+        if (described.indexOf(id + "-error") < 0) {
+          described.push(id + "-error");
+        }
+        node.setAttribute("aria-describedby", described.join(" "));
+        const field = node.closest(".field");
+        if (field) {
+          field.classList.add("has-error");
+        }
+      }
+      if (shown.indexOf(id) < 0) {
+        shown.push(id);
+      }
+      return true;
+    }
+
+    /*
+     * The server's messages are fragments ("is not a valid email address"), shown after the field's label;
+     * `sentences` (optional, by path) replace them with whole sentences of our own. Answers the lines that
+     * have no field on the page, for the summary.
+     */
+    function show(messages, sentences) {
+      const leftOver = [];
+      Object.keys(messages || {}).forEach(function (path) {
+        const spec = fields[path];
+        const raw = String(messages[path]);
+        const own = sentences && sentences[path];
+        const text = own || (spec ? t("error.field", { label: t(spec.label), message: raw }) : raw);
+        if (!spec || !showOne(spec.id, text)) {
+          leftOver.push(spec ? text : path + ": " + raw);
+        }
+      });
+      return leftOver;
+    }
+
+    function focusFirst() {
+      const first = document.querySelector(".field-error:not([hidden])");
+      if (!first) {
+        return false;
+      }
+      const id = first.id.replace(/-error$/, "");
+      const node = control(id);
+      if (node && !node.disabled && node.offsetParent !== null) {
+        node.focus();
+        return true;
+      }
+      first.scrollIntoView({ block: "center" });
+      return false;
+    }
+
+    return { clear: clear, clearOne: clearOne, show: show, showOne: showOne, focusFirst: focusFirst };
+  }
+
+  /* ------------------------------------------------------------------ buttons */
+
+  function setBusy(button, busy) {
+    button.disabled = busy;
+    button.classList.toggle("is-loading", busy);
+    button.setAttribute("aria-busy", busy ? "true" : "false");
+    const spinner = button.querySelector(".spinner");
+    if (spinner) {
+      spinner.hidden = !busy;
+    }
+  }
+
+  /* ------------------------------------------------------------- chip lists */
+
+  function renderChip(name, kind, removeLabel, onRemove) {
+    const chip = element("li", "chip chip-" + kind);
+    if (kind === "group") {
+      const badge = element("span", "chip-icon");
+      badge.appendChild(icon("group"));
+      chip.appendChild(badge);
+    }
+    chip.appendChild(element("span", "chip-name", name));
+    const remove = element("button", "chip-remove");
+    remove.type = "button";
+    remove.setAttribute("aria-label", removeLabel);
+    remove.title = removeLabel;
+    remove.appendChild(icon("remove"));
+    remove.addEventListener("click", onRemove);
+    chip.appendChild(remove);
+    return chip;
+  }
+
+  /*
+   * A group picker: chips for the chosen groups and a combobox that searches Confluence groups as the user
+   * (GET /api/recipients, its "groups" only). Keyboard: arrows choose, Enter adds, Escape closes,
+   * Backspace in the empty box removes the last chip.
+   */
+  function groupPicker(name, api, onChange) {
+    const field = byId(name + "-field");
+    const box = field.querySelector(".picker");
+    const input = byId(name + "-input");
+    const chips = byId(name + "-chips");
+    const popup = byId(name + "-popup");
+    const listbox = byId(name + "-listbox");
+    const status = popup.querySelector(".picker-status");
+    let chosen = [];
+    let options = [];
+    let statusText = "";
+    let active = -1;
+    let timer = 0;
+    let controller = null;
+    let disabled = false;
+
+    function isOpen() {
+      return !popup.hidden;
+    }
+
+    function close() {
+      popup.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      setActive(-1);
+    }
+
+    function open() {
+      if (!options.length && !statusText) {
+        close();
+        return;
+      }
+      popup.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+
+    function setActive(index) {
+      active = index;
+      Array.prototype.forEach.call(listbox.children, function (option, position) {
+        option.setAttribute("aria-selected", position === index ? "true" : "false");
+      });
+      const current = index >= 0 ? listbox.children[index] : null;
+      if (current) {
+        input.setAttribute("aria-activedescendant", current.id);
+        current.scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function isChosen(groupId) {
+      return chosen.some(function (group) {
+        return group.groupId === groupId;
+      });
+    }
+
+    function renderChips() {
+      chips.textContent = "";
+      chosen.forEach(function (group, index) {
+        const label = group.name || group.groupId;
+        const chip = renderChip(label, "group", t("picker.remove", { name: label }), function () {
+          removeAt(index);
+          input.focus();
+        });
+        chip.querySelector(".chip-remove").disabled = disabled;
+        chips.appendChild(chip);
+      });
+      chips.hidden = !chosen.length;
+    }
+
+    function showOptions(list, text) {
+      options = list.filter(function (group) {
+        return !isChosen(group.groupId);
+      });
+      statusText = text || "";
+      listbox.textContent = "";
+      options.forEach(function (group, index) {
+        const option = element("li", "picker-option");
+        option.id = name + "-option-" + index;
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        const badge = element("span", "option-icon");
+        badge.appendChild(icon("group"));
+        option.appendChild(badge);
+        option.appendChild(element("span", "option-name", group.name || group.groupId));
+        // mousedown would blur the input (and close the list) before the click lands.
+        option.addEventListener("mousedown", function (event) {
+          event.preventDefault();
+        });
+        option.addEventListener("click", function () {
+          choose(index);
+        });
+        option.addEventListener("mousemove", function () {
+          if (active !== index) {
+            setActive(index);
+          }
+        });
+        listbox.appendChild(option);
+      });
+      listbox.hidden = !options.length;
+      status.textContent = statusText;
+      status.hidden = !statusText;
+      active = -1;
+      input.removeAttribute("aria-activedescendant");
+      if (document.activeElement === input) {
+        open();
+      }
+    }
+
+    function cancelSearch() {
+      window.clearTimeout(timer);
+      if (controller) {
+        controller.abort();
+        controller = null;
+      }
+    }
+
+    async function search(query) {
+      const mine = new AbortController();
+      controller = mine;
+      try {
+        const data = await api("GET", "/recipients?query=" + encodeURIComponent(query), null, mine.signal);
+        if (controller !== mine) {
+          return;
+        }
+        controller = null;
+        const found = (Array.isArray(data.groups) ? data.groups : [])
+          .filter(function (group) {
+            return group && typeof group.groupId === "string" && group.groupId;
+          })
+          .map(function (group) {
+            return { groupId: group.groupId, name: String(group.name || "") };
+          });
+        showOptions(found, "");
+        if (!options.length) {
+          showOptions([], t("picker.noMatches"));
+        }
+        announce(t("picker.results", { count: options.length }));
+      } catch (error) {
+        if (isAbort(error) || controller !== mine) {
+          return;
+        }
+        controller = null;
+        showOptions([], t("picker.searchFailed", { message: error.message }));
+      }
+    }
+
+    function onInput() {
+      const query = input.value.trim();
+      cancelSearch();
+      if (!query) {
+        showOptions([], "");
+        close();
+        return;
+      }
+      if (query.length < MIN_QUERY_LENGTH) {
+        showOptions([], t("picker.typeMore"));
+        return;
+      }
+      showOptions([], t("picker.searching"));
+      timer = window.setTimeout(function () {
+        search(query);
+      }, SEARCH_DELAY_MS);
+    }
+
+    function removeAt(index) {
+      const removed = chosen.splice(index, 1)[0];
+      if (!removed) {
+        return;
+      }
+      renderChips();
+      announce(t("picker.removed", { name: removed.name || removed.groupId }));
+      onChange();
+    }
+
+    function choose(index) {
+      const group = options[index];
+      if (!group) {
+        return;
+      }
+      cancelSearch();
+      chosen.push(group);
+      renderChips();
+      announce(t("picker.added", { name: group.name || group.groupId }));
+      input.value = "";
+      showOptions([], "");
+      close();
+      input.focus();
+      onChange();
+    }
+
+    function move(step) {
+      if (!isOpen()) {
+        open();
+      }
+      if (!options.length) {
+        return;
+      }
+      const next = active < 0 ? (step > 0 ? 0 : options.length - 1) : (active + step + options.length) % options.length;
+      setActive(next);
+    }
+
+    input.addEventListener("input", onInput);
+    input.addEventListener("keydown", function (event) {
+      switch (event.key) {
+        case "ArrowDown":
+          event.preventDefault();
+          move(1);
+          break;
+        case "ArrowUp":
+          event.preventDefault();
+          move(-1);
+          break;
+        case "Enter":
+          // Enter picks a suggestion; it never submits the form from here.
+          event.preventDefault();
+          if (isOpen() && active >= 0) {
+            choose(active);
+          } else if (isOpen() && options.length === 1) {
+            choose(0);
+          }
+          break;
+        case "Escape":
+          if (isOpen()) {
+            event.preventDefault();
+            close();
+          }
+          break;
+        case "Backspace":
+          if (!input.value && chosen.length) {
+            event.preventDefault();
+            removeAt(chosen.length - 1);
+          }
+          break;
+        case "Tab":
+          close();
+          break;
+        default:
+          break;
+      }
+    });
+    input.addEventListener("focus", function () {
+      if (input.value.trim()) {
+        open();
+      }
+    });
+    input.addEventListener("blur", close);
+    popup.addEventListener("mousedown", function (event) {
+      event.preventDefault();
+    });
+    // A click between the chips puts the caret in the input, like a text field.
+    box.addEventListener("click", function (event) {
+      if (!disabled && (event.target === box || event.target === chips)) {
+        input.focus();
+      }
+    });
+
+    return {
+      set: function (groups) {
+        // Confluence may not tell a group's current name; a name picked here a moment ago is still good.
+        const known = {};
+        chosen.forEach(function (group) {
+          known[group.groupId] = group.name;
+        });
+        chosen = (Array.isArray(groups) ? groups : [])
+          .filter(function (group) {
+            return group && typeof group.groupId === "string" && group.groupId;
+          })
+          .map(function (group) {
+            return { groupId: group.groupId, name: String(group.name || known[group.groupId] || "") };
+          });
+        renderChips();
+      },
+      ids: function () {
+        return chosen.map(function (group) {
+          return group.groupId;
+        });
+      },
+      setDisabled: function (value) {
+        disabled = !!value;
+        input.disabled = disabled;
+        // "Find a group" on a box that can't be used would be an invitation that leads nowhere.
+        if (!input.dataset.placeholder) {
+          input.dataset.placeholder = input.getAttribute("placeholder") || "";
+        }
+        input.setAttribute("placeholder", disabled ? "" : input.dataset.placeholder);
+        box.classList.toggle("is-disabled", disabled);
+        if (disabled) {
+          cancelSearch();
+          close();
+        }
+        renderChips();
+      },
+      focus: function () {
+        input.focus();
+      },
+    };
+  }
+
+  /* ---------------------------------------------------------- page start-up */
+
+  // Strings and the user's Confluence locale, then the page translated. Answers the API function.
+  async function start(root, titleKey) {
+    const answers = await Promise.all([loadStrings(root.dataset.stringsUrl || ""), hostLocale()]);
+    useLanguage(answers[0], answers[1] || root.dataset.locale || "en");
+    translatePage(titleKey);
+    return createApi(root.dataset.apiBase || "/api");
+  }
+
+  function showLoaded(root) {
+    byId("loading").hidden = true;
+    root.setAttribute("aria-busy", "false");
+  }
+
+  window.pagemailAdminKit = Object.freeze({
+    byId: byId,
+    element: element,
+    icon: icon,
+    t: t,
+    announce: announce,
+    start: start,
+    showLoaded: showLoaded,
+    flag: flag,
+    isAbort: isAbort,
+    messageBox: messageBox,
+    fieldErrors: fieldErrors,
+    setBusy: setBusy,
+    groupPicker: groupPicker,
+    formatDateTime: formatDateTime,
+  });
+
+  /* ================================================= the global settings page */
+
+  const root = byId("admin-settings");
+  if (!root) {
+    return;
+  }
+
+  // API field path → the control that edits it (id, or radio name) and its label.
+  const FIELDS = {
+    "mail.senderName": { id: "sender-name", label: "mail.senderName" },
+    "mail.senderAddress": { id: "sender-address", label: "mail.senderAddress" },
+    "mail.subjectPrefix": { id: "subject-prefix", label: "mail.subjectPrefix" },
+    "mail.replyTo": { id: "reply-to", label: "mail.replyTo" },
+    "layout.imageMode": { id: "image-mode", label: "layout.imageMode" },
+    "layout.imageMaxSide": { id: "image-max-side", label: "layout.imageMaxSideLabel" },
+    "layout.externalImages": { id: "external-images", label: "layout.externalImages" },
+    "layout.headerText": { id: "header-text", label: "layout.headerText" },
+    "layout.buttonLabel": { id: "button-label", label: "layout.buttonLabel" },
+    "layout.customCss": { id: "custom-css", label: "layout.customCss" },
+    "permissions.mode": { id: "permission-mode", label: "permissions.mode" },
+    "permissions.groups": { id: "allowed-groups-input", label: "permissions.groups" },
+    "permissions.enforceInAllSpaces": { id: "enforce-in-all-spaces", label: "permissions.enforce" },
+    "permissions.allowExternal": { id: "allow-external", label: "permissions.allowExternal" },
+    "permissions.allowedDomains": { id: "allowed-domains-input", label: "permissions.allowedDomains" },
+    "permissions.maxRecipients": { id: "max-recipients", label: "permissions.maxRecipients" },
+    "permissions.maxAttachmentBytes": { id: "max-attachment-mb", label: "permissions.maxAttachment" },
+    "smtp.mode": { id: "smtp-mode", label: "smtp.mode" },
+    "smtp.host": { id: "smtp-host", label: "smtp.host" },
+    "smtp.port": { id: "smtp-port", label: "smtp.port" },
+    "smtp.security": { id: "smtp-security", label: "smtp.security" },
+    "smtp.username": { id: "smtp-username", label: "smtp.username" },
+    "smtp.password": { id: "smtp-password", label: "smtp.password" },
+    "debugLoggingHours": { id: "debug-hours", label: "debug.hoursLabel" },
+  };
+  const SMTP_STAGES = {
+    connect: "smtp.stageConnect",
+    tls: "smtp.stageTls",
+    auth: "smtp.stageAuth",
+    MAIL: "smtp.stageSend",
+    RCPT: "smtp.stageSend",
+    DATA: "smtp.stageSend",
+  };
+
+  const form = byId("settings-form");
+  const footer = byId("settings-footer");
+  const footerNote = byId("footer-note");
+  const saveButton = byId("save-button");
+  const message = messageBox(byId("message"));
+  const errors = fieldErrors(FIELDS);
+  const state = {
+    api: null,
+    saved: null, // the last settings the server answered
+    snapshot: "",
+    saving: false,
+    debugTouched: false,
+    domains: [],
+    groups: null,
+    previewTimer: 0,
+    previewController: null,
+    previewShowsText: false,
+  };
+
+  function radio(name) {
+    const checked = document.querySelector('input[name="' + name + '"]:checked');
+    return checked ? checked.value : "";
+  }
+
+  function setRadio(name, value) {
+    document.querySelectorAll('input[name="' + name + '"]').forEach(function (input) {
+      input.checked = input.value === value;
+    });
+  }
+
+  function text(id) {
+    return byId(id).value;
+  }
+
+  // A whole number from the field, or the raw text so the server can say what is wrong with it.
+  function integer(id) {
+    const raw = byId(id).value.trim();
+    return /^-?\d+$/.test(raw) ? Number(raw) : raw;
+  }
+
+  function asText(value) {
+    return value === null || value === undefined ? "" : String(value);
+  }
+
+  /* ------------------------------------------------------------ the form ⇄ data */
+
+  function fill(settings) {
+    const mail = settings.mail || {};
+    const layout = settings.layout || {};
+    const permissions = settings.permissions || {};
+    const smtp = settings.smtp || {};
+    byId("sender-name").value = asText(mail.senderName);
+    byId("sender-address").value = asText(mail.senderAddress);
+    byId("subject-prefix").value = asText(mail.subjectPrefix);
+    setRadio("reply-to", mail.replyTo || "sender");
+
+    setRadio("image-mode", layout.imageMode || "fit");
+    byId("image-max-side").value = asText(layout.imageMaxSide);
+    setRadio("external-images", layout.externalImages || "link");
+    byId("header-text").value = asText(layout.headerText);
+    byId("button-label").value = asText(layout.buttonLabel);
+    byId("custom-css").value = asText(layout.customCss);
+
+    setRadio("permission-mode", permissions.mode || "all");
+    state.groups.set(permissions.groups || []);
+    byId("enforce-in-all-spaces").checked = !!permissions.enforceInAllSpaces;
+    byId("allow-external").checked = permissions.allowExternal !== false;
+    state.domains = Array.isArray(permissions.allowedDomains) ? permissions.allowedDomains.slice() : [];
+    renderDomains();
+    byId("max-recipients").value = asText(permissions.maxRecipients);
+    const bytes = Number(permissions.maxAttachmentBytes);
+    byId("max-attachment-mb").value = isFinite(bytes) ? String(Math.round((bytes / MB) * 100) / 100) : "";
+
+    setRadio("smtp-mode", smtp.mode || "default");
+    byId("smtp-host").value = asText(smtp.host);
+    byId("smtp-port").value = asText(smtp.port || 587);
+    byId("smtp-security").value = smtp.security === "tls" ? "tls" : "starttls";
+    byId("smtp-username").value = asText(smtp.username);
+    byId("smtp-password").value = "";
+    byId("clear-password").checked = false;
+    showPasswordState(!!smtp.passwordSet);
+
+    state.debugTouched = false;
+    const until = debugUntil(settings);
+    setRadio("debug-mode", until ? "on" : "off");
+    if (until) {
+      const hoursLeft = Math.ceil((until.getTime() - Date.now()) / 3600000);
+      byId("debug-hours").value = String(Math.min(24, Math.max(1, hoursLeft)));
+    }
+
+    state.saved = settings;
+    updateDependentFields();
+    showDebugStatus();
+  }
+
+  function values() {
+    const layout = {
+      imageMode: radio("image-mode"),
+      externalImages: radio("external-images"),
+      headerText: text("header-text"),
+      buttonLabel: text("button-label"),
+      customCss: text("custom-css"),
+    };
+    const maxSide = integer("image-max-side");
+    // The size matters only with "longest side at most"; otherwise a half-typed number mustn't block a save.
+    if (layout.imageMode === "max_side" || typeof maxSide === "number") {
+      layout.imageMaxSide = maxSide;
+    }
+    return {
+      mail: {
+        senderName: text("sender-name"),
+        senderAddress: text("sender-address").trim(),
+        subjectPrefix: text("subject-prefix"),
+        replyTo: radio("reply-to"),
+      },
+      layout: layout,
+      permissions: {
+        mode: radio("permission-mode"),
+        groups: state.groups.ids().map(function (id) {
+          return { groupId: id };
+        }),
+        enforceInAllSpaces: byId("enforce-in-all-spaces").checked,
+        allowExternal: byId("allow-external").checked,
+        allowedDomains: state.domains.slice(),
+        maxRecipients: integer("max-recipients"),
+      },
+      smtp: {
+        mode: radio("smtp-mode"),
+        host: text("smtp-host").trim(),
+        port: integer("smtp-port"),
+        security: byId("smtp-security").value,
+        username: text("smtp-username").trim(),
+      },
+    };
+  }
+
+  function maxAttachmentBytes() {
+    const raw = byId("max-attachment-mb").value.trim().replace(",", ".");
+    const mb = raw === "" ? NaN : Number(raw);
+    if (!isFinite(mb) || mb < 0 || mb > MAX_ATTACHMENT_MB) {
+      return null;
+    }
+    return Math.round(mb * MB);
+  }
+
+  function debugHours() {
+    const raw = byId("debug-hours").value.trim();
+    const hours = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    return hours >= 1 && hours <= 24 ? hours : null;
+  }
+
+  // Everything the admin can change, to tell whether there are unsaved changes.
+  function currentSnapshot() {
+    return JSON.stringify([
+      values(),
+      byId("max-attachment-mb").value,
+      byId("smtp-password").value !== "",
+      byId("clear-password").checked,
+      state.debugTouched ? [radio("debug-mode"), byId("debug-hours").value] : null,
+    ]);
+  }
+
+  function markClean() {
+    state.snapshot = currentSnapshot();
+    updateFooter();
+  }
+
+  function updateFooter() {
+    if (state.saving) {
+      return;
+    }
+    footerNote.textContent = currentSnapshot() !== state.snapshot ? t("admin.unsaved") : "";
+  }
+
+  /* --------------------------------------------------- fields that depend on others */
+
+  function updateDependentFields() {
+    byId("image-max-side").disabled = radio("image-mode") !== "max_side";
+    const groupsMode = radio("permission-mode") === "groups";
+    byId("allowed-groups-field").hidden = !groupsMode;
+    byId("allowed-domains-field").hidden = !byId("allow-external").checked;
+    byId("smtp-fields").hidden = radio("smtp-mode") !== "custom";
+    byId("debug-hours").disabled = radio("debug-mode") !== "on";
+  }
+
+  function showPasswordState(passwordSet) {
+    const password = byId("smtp-password");
+    password.dataset.saved = passwordSet ? "true" : "false";
+    byId("clear-password-choice").hidden = !passwordSet;
+    updatePasswordPlaceholder();
+  }
+
+  function updatePasswordPlaceholder() {
+    const password = byId("smtp-password");
+    const saved = password.dataset.saved === "true" && !byId("clear-password").checked;
+    password.placeholder = saved && !password.value ? t("smtp.passwordSaved") : "";
+  }
+
+  function debugUntil(settings) {
+    const value = settings && settings.debugLoggingUntil;
+    const date = value ? new Date(value) : null;
+    return date && !isNaN(date.getTime()) && date.getTime() > Date.now() ? date : null;
+  }
+
+  function showDebugStatus() {
+    const status = byId("debug-status");
+    const until = debugUntil(state.saved);
+    const on = radio("debug-mode") === "on";
+    if (state.debugTouched) {
+      const hours = debugHours();
+      if (!on) {
+        status.textContent = until ? t("debug.willTurnOff") : t("debug.isOff");
+      } else if (hours) {
+        status.textContent = t("debug.willBeOnUntil", {
+          time: formatDateTime(new Date(Date.now() + hours * 3600000)),
+        });
+      } else {
+        status.textContent = "";
+      }
+      return;
+    }
+    status.textContent = until ? t("debug.onUntil", { time: formatDateTime(until) }) : t("debug.isOff");
+  }
+
+  /* ---------------------------------------------------------- allowed domains */
+
+  function renderDomains() {
+    const chips = byId("allowed-domains-chips");
+    chips.textContent = "";
+    state.domains.forEach(function (domain, index) {
+      chips.appendChild(renderChip(domain, "domain", t("picker.remove", { name: domain }), function () {
+        state.domains.splice(index, 1);
+        renderDomains();
+        announce(t("picker.removed", { name: domain }));
+        byId("allowed-domains-input").focus();
+        changed();
+      }));
+    });
+    chips.hidden = !state.domains.length;
+  }
+
+  // Adds what was typed (one or several domains); answers false and says why when something isn't a domain.
+  function commitDomains() {
+    const input = byId("allowed-domains-input");
+    const typed = input.value.split(/[\s,;]+/).map(function (part) {
+      return part.trim().toLowerCase().replace(/^@/, "");
+    }).filter(Boolean);
+    if (!typed.length) {
+      input.value = "";
+      return true;
+    }
+    errors.clearOne("allowed-domains-input");
+    const bad = typed.filter(function (domain) {
+      return !LOOSE_DOMAIN.test(domain);
+    });
+    typed.filter(function (domain) {
+      return LOOSE_DOMAIN.test(domain) && state.domains.indexOf(domain) < 0;
+    }).forEach(function (domain) {
+      state.domains.push(domain);
+      announce(t("picker.added", { name: domain }));
+    });
+    renderDomains();
+    input.value = bad.join(", ");
+    if (bad.length) {
+      errors.showOne("allowed-domains-input", t("permissions.notADomain", { domain: bad[0] }));
+    }
+    changed();
+    return !bad.length;
+  }
+
+  function wireDomains() {
+    const input = byId("allowed-domains-input");
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === "," || event.key === ";") {
+        event.preventDefault();
+        commitDomains();
+      } else if (event.key === "Backspace" && !input.value && state.domains.length) {
+        event.preventDefault();
+        const removed = state.domains.pop();
+        renderDomains();
+        announce(t("picker.removed", { name: removed }));
+        changed();
+      }
+    });
+    input.addEventListener("paste", function () {
+      window.setTimeout(function () {
+        if (/[\s,;]/.test(input.value)) {
+          commitDomains();
+        }
+      }, 0);
+    });
+    input.addEventListener("blur", commitDomains);
+    byId("allowed-domains-field").querySelector(".picker").addEventListener("click", function (event) {
+      if (event.target === event.currentTarget || event.target.id === "allowed-domains-chips") {
+        input.focus();
+      }
+    });
+  }
+
+  /* ------------------------------------------------------------ live preview */
+
+  function schedulePreview() {
+    window.clearTimeout(state.previewTimer);
+    byId("preview-state").textContent = t("preview.updating");
+    state.previewTimer = window.setTimeout(updatePreview, PREVIEW_DELAY_MS);
+  }
+
+  async function updatePreview() {
+    if (state.previewController) {
+      state.previewController.abort();
+    }
+    const mine = new AbortController();
+    state.previewController = mine;
+    const current = values();
+    const problem = byId("preview-problem");
+    try {
+      const data = await state.api("POST", "/admin/preview", { layout: current.layout, mail: current.mail },
+        mine.signal);
+      if (state.previewController !== mine) {
+        return;
+      }
+      byId("preview-subject").textContent = String(data.subject || "");
+      // sandbox="" on the frame: no scripts, no forms, no navigation, an opaque origin.
+      byId("preview-frame").srcdoc = String(data.html || "");
+      byId("preview-text").textContent = String(data.text || "");
+      problem.hidden = true;
+      byId("preview-state").textContent = "";
+    } catch (error) {
+      if (isAbort(error) || state.previewController !== mine) {
+        return;
+      }
+      byId("preview-state").textContent = "";
+      const fields = error.details && error.details.fields ? error.details.fields : null;
+      const lines = fields
+        ? Object.keys(fields).map(function (path) {
+          return FIELDS[path] ? t(FIELDS[path].label) + ": " + fields[path] : path + ": " + fields[path];
+        })
+        : [error.message];
+      problem.textContent = t("preview.failed", { reason: lines.join("; ") });
+      problem.hidden = false;
+    } finally {
+      if (state.previewController === mine) {
+        state.previewController = null;
+      }
+    }
+  }
+
+  function togglePreviewText() {
+    state.previewShowsText = !state.previewShowsText;
+    const toggle = byId("preview-toggle");
+    byId("preview-frame").hidden = state.previewShowsText;
+    byId("preview-text").hidden = !state.previewShowsText;
+    toggle.setAttribute("aria-pressed", state.previewShowsText ? "true" : "false");
+    toggle.textContent = t(state.previewShowsText ? "preview.showHtml" : "preview.showText");
+  }
+
+  /* -------------------------------------------------------------- mail server */
+
+  function smtpTestBody() {
+    const current = values().smtp;
+    if (current.mode !== "custom") {
+      const savedMode = state.saved && state.saved.smtp ? state.saved.smtp.mode : "default";
+      // {} tests the *saved* server: right only when the saved choice is also the default server.
+      return savedMode === "custom" ? null : {};
+    }
+    const smtp = { host: current.host, port: current.port, security: current.security, username: current.username };
+    const password = byId("smtp-password").value;
+    if (password) {
+      smtp.password = password;
+    }
+    return { smtp: smtp };
+  }
+
+  function showSmtpResult(ok, textValue) {
+    const result = byId("smtp-result");
+    result.className = "test-result " + (ok ? "is-ok" : "is-failed");
+    const holder = result.querySelector(".test-result-icon");
+    holder.textContent = "";
+    holder.appendChild(icon(ok ? "success" : "error"));
+    result.querySelector(".test-result-text").textContent = textValue;
+    result.hidden = false;
+  }
+
+  function stageText(stage) {
+    return SMTP_STAGES[stage] ? t(SMTP_STAGES[stage]) : String(stage || "");
+  }
+
+  async function runSmtpTest(button, path, okKey) {
+    const body = smtpTestBody();
+    if (body === null) {
+      showSmtpResult(false, t("smtp.saveFirst"));
+      return;
+    }
+    // Only the mail server's fields: what the rest of the form said at the last save still stands.
+    Object.keys(FIELDS).filter(function (path) {
+      return path.indexOf("smtp.") === 0;
+    }).forEach(function (path) {
+      errors.clearOne(FIELDS[path].id);
+    });
+    setBusy(button, true);
+    byId("smtp-result").hidden = true;
+    try {
+      const data = await state.api("POST", path, body);
+      if (data.ok) {
+        showSmtpResult(true, t(okKey));
+      } else {
+        showSmtpResult(false, t("smtp.failedAt", { stage: stageText(data.stage), message: data.message || "" }));
+      }
+    } catch (error) {
+      if (error.status === 403) {
+        refuse();
+        return;
+      }
+      if (error.details && error.details.fields) {
+        errors.show(error.details.fields);
+        errors.focusFirst();
+      }
+      showSmtpResult(false, error.message);
+    } finally {
+      setBusy(button, false);
+    }
+  }
+
+  /* ---------------------------------------------------------------- save */
+
+  // What the form can tell before asking the server, as whole sentences by API path.
+  function clientProblems() {
+    const problems = {};
+    if (maxAttachmentBytes() === null) {
+      problems["permissions.maxAttachmentBytes"] = t("permissions.maxAttachmentInvalid");
+    }
+    if (state.debugTouched && radio("debug-mode") === "on" && debugHours() === null) {
+      problems.debugLoggingHours = t("debug.hoursInvalid");
+    }
+    if (byId("allowed-domains-input").value.trim() && !commitDomains()) {
+      problems["permissions.allowedDomains"] = t("permissions.notADomain", {
+        domain: byId("allowed-domains-input").value.split(/[\s,;]+/)[0],
+      });
+    }
+    return problems;
+  }
+
+  function saveBody() {
+    const body = values();
+    body.permissions.maxAttachmentBytes = maxAttachmentBytes();
+    const password = byId("smtp-password").value;
+    if (password) {
+      body.smtp.password = password;
+    } else if (byId("clear-password").checked) {
+      body.smtp.clearPassword = true;
+    }
+    if (state.debugTouched) {
+      body.debugLoggingHours = radio("debug-mode") === "on" ? debugHours() : 0;
+    }
+    return body;
+  }
+
+  function refusedSave(fields, sentences) {
+    const leftOver = errors.show(fields, sentences);
+    const count = Object.keys(fields).length;
+    message.show("error", t("admin.notSavedTitle"), t("admin.notSavedBody", { count: count }), leftOver);
+    if (!errors.focusFirst()) {
+      message.focus();
+    }
+    announce(t("admin.notSavedTitle"));
+  }
+
+  async function save(event) {
+    event.preventDefault();
+    if (state.saving) {
+      return;
+    }
+    errors.clear();
+    message.hide();
+    const problems = clientProblems();
+    if (Object.keys(problems).length) {
+      refusedSave(problems, problems);
+      return;
+    }
+    state.saving = true;
+    setBusy(saveButton, true);
+    footerNote.textContent = t("admin.saving");
+    try {
+      const data = await state.api("PUT", "/admin/settings", saveBody());
+      fill(data);
+      state.saving = false;
+      markClean();
+      if (!flag("success", t("admin.savedTitle"), t("admin.savedBody"))) {
+        footerNote.textContent = t("admin.savedTitle");
+      }
+      announce(t("admin.savedTitle"));
+    } catch (error) {
+      state.saving = false;
+      if (error.status === 403) {
+        refuse();
+      } else if (error.code === "invalid_settings" && error.details && error.details.fields) {
+        // The server counts bytes; the form shows MB, so that range message is ours.
+        refusedSave(error.details.fields, { "permissions.maxAttachmentBytes": t("permissions.maxAttachmentInvalid") });
+      } else {
+        message.show("error", t("admin.notSavedTitle"), error.message);
+        message.focus();
+      }
+      updateFooter();
+    } finally {
+      state.saving = false;
+      setBusy(saveButton, false);
+    }
+  }
+
+  /* ---------------------------------------------------------------- wiring */
+
+  function changed() {
+    updateDependentFields();
+    updatePasswordPlaceholder();
+    showDebugStatus();
+    updateFooter();
+  }
+
+  function inSection(node, headingId) {
+    const section = node.closest(".settings-section");
+    return !!section && section.getAttribute("aria-labelledby") === headingId;
+  }
+
+  function wire() {
+    form.addEventListener("submit", save);
+    form.addEventListener("input", function (event) {
+      if (event.target.name === "debug-mode" || event.target.id === "debug-hours") {
+        state.debugTouched = true;
+      }
+      if (event.target.id === "smtp-password" && event.target.value) {
+        byId("clear-password").checked = false;
+      }
+      changed();
+      if (inSection(event.target, "layout-heading") || inSection(event.target, "mail-heading")) {
+        schedulePreview();
+      }
+    });
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "debug-mode") {
+        state.debugTouched = true;
+      }
+      changed();
+    });
+    byId("preview-toggle").addEventListener("click", togglePreviewText);
+    byId("smtp-test").addEventListener("click", function () {
+      runSmtpTest(byId("smtp-test"), "/admin/smtp/test", "smtp.testOk");
+    });
+    byId("smtp-test-mail").addEventListener("click", function () {
+      runSmtpTest(byId("smtp-test-mail"), "/admin/smtp/test-mail", "smtp.testMailOk");
+    });
+    wireDomains();
+  }
+
+  function refuse() {
+    form.hidden = true;
+    footer.hidden = true;
+    byId("settings-intro").hidden = true;
+    message.show("warning", t("admin.notAdminTitle"), t("admin.notAdmin"));
+  }
+
+  async function main() {
+    try {
+      state.api = await start(root, "admin.title");
+    } catch (error) {
+      showLoaded(root);
+      message.show("error", t("admin.loadFailed"), error.message);
+      return;
+    }
+    state.groups = groupPicker("allowed-groups", state.api, changed);
+    let settings;
+    try {
+      settings = await state.api("GET", "/admin/settings");
+    } catch (error) {
+      showLoaded(root);
+      if (error.status === 403) {
+        refuse();
+      } else {
+        message.show("error", t("admin.loadFailed"), error.message);
+      }
+      return;
+    }
+    fill(settings);
+    wire();
+    form.hidden = false;
+    footer.hidden = false;
+    showLoaded(root);
+    markClean();
+    updatePreview();
+  }
+
+  main();
+})();

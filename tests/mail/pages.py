@@ -1,0 +1,105 @@
+"""Test data for the renderer: the real Confluence pages from the shared fixtures, a page identity,
+generated images, and a safety check for mail HTML."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import lxml.html
+import pytest
+from PIL import Image
+
+from mail.render import PageInfo, PreparedPage
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(os.environ.get("PAGEMAIL_FIXTURES", REPO.parent / "shared" / "fixtures"))
+RENDERED = FIXTURES / "pages" / "rendered"
+HUGE_PAGE = "CE-Playable-Demo-Feedback-Tracking---TE_999391233.html"
+GMAIL_CLIP_BYTES = 102 * 1024
+
+PAGE = PageInfo(
+    content_id="1237385238",
+    title="Usability Testing <PHI> & more",
+    web_url="https://acme.atlassian.net/wiki/spaces/VAR/pages/1237385238/Usability+Testing",
+    base_url="https://acme.atlassian.net/wiki",
+    space_key="VAR",
+)
+
+
+def page_names() -> list[str]:
+    if not RENDERED.is_dir():
+        return []
+    return sorted(path.name for path in RENDERED.glob("*.html"))
+
+
+def require_fixtures() -> None:
+    if not RENDERED.is_dir():
+        pytest.skip(f"fixture pages not found at {RENDERED} (set PAGEMAIL_FIXTURES)")
+
+
+def body_of(name: str) -> str:
+    """The page body as export_view would give it: the inner HTML of the export's main-content div
+    (the REST body.view fixture already is a body)."""
+    require_fixtures()
+    source = (RENDERED / name).read_text(encoding="utf-8")
+    if name.endswith(".view.html"):
+        return source
+    main = lxml.html.document_fromstring(source).get_element_by_id("main-content")
+    return (main.text or "") + "".join(lxml.html.tostring(child, encoding="unicode") for child in main)
+
+
+def image_bytes(width: int = 800, height: int = 600, fmt: str = "PNG", mode: str = "RGB",
+                colour: tuple[int, ...] = (30, 120, 200), **save: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height), colour).save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+def images_for(prepared: PreparedPage, width: int = 900, height: int = 500) -> dict[str, bytes | None]:
+    return {ref.attachment_id: image_bytes(width, height) for ref in prepared.images}
+
+
+SAFE_SCHEMES = {"http", "https", "mailto", "cid"}
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "background", "poster", "srcset", "cite",
+                  "longdesc", "data", "xlink:href", "codebase", "manifest", "ping", "lowsrc", "dynsrc"}
+FORBIDDEN_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "input",
+                  "button", "textarea", "select", "svg", "math", "video", "audio", "base", "link", "noscript",
+                  "template"}
+
+
+def assert_safe_html(html: str) -> None:
+    """No active content anywhere in a finished mail: no script-capable tags, no event handlers, no
+    javascript:/data: URLs, <style> only in the head, nothing but http(s)/mailto/cid links."""
+    lowered = html.lower()
+    assert "<script" not in lowered
+    assert "javascript:" not in lowered
+    assert "vbscript:" not in lowered
+    document = lxml.html.document_fromstring(html)
+    for el in document.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.lower()
+        assert tag not in FORBIDDEN_TAGS, f"<{tag}> survived"
+        if tag == "style":
+            assert el.getparent() is not None and el.getparent().tag == "head", "<style> outside <head>"
+        for name, value in el.attrib.items():
+            assert not name.lower().startswith("on"), f"event handler {name} on <{tag}>"
+            assert not value.strip().lower().startswith("data:"), f"data: URI in {name}"
+            assert "expression(" not in value.lower()
+            if name.lower() in URL_ATTRIBUTES:
+                assert name.lower() in ("href", "src"), f"{name} on <{tag}>"
+                assert urlsplit(value.strip()).scheme.lower() in SAFE_SCHEMES, f"{name}={value!r}"
+            if name.lower() == "style":
+                assert "url(" not in value.lower(), f"url() in style on <{tag}>"
+                assert "data:" not in value.lower(), f"data: in style on <{tag}>"
+
+
+def content_cell(html: str) -> lxml.html.HtmlElement:
+    """The template cell holding the page content."""
+    document = lxml.html.document_fromstring(html)
+    cells = document.find_class("pm-content")
+    assert len(cells) == 1
+    return cells[0]

@@ -1,0 +1,177 @@
+"""Image scaling with real Pillow encodes/decodes: sizes per mode, orientation, formats, metadata,
+and refusal of bombs and non-images."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import pytest
+from PIL import Image
+
+from mail.images import ImageError, scale_image
+from tests.mail.pages import image_bytes
+
+
+def open_image(data: bytes) -> Image.Image:
+    im = Image.open(io.BytesIO(data))
+    im.load()
+    return im
+
+
+def photo(width: int = 4000, height: int = 3000, **save: object) -> bytes:
+    return image_bytes(width, height, "JPEG", colour=(200, 150, 90), quality=90, **save)
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG of width x height pixels that compresses to a few kilobytes."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + (width + 7) // 8)
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    chunks = png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
+
+
+def test_fit_scales_a_big_photo_down_to_the_mail_width() -> None:
+    scaled = scale_image(photo(), mode="fit", max_side=1200)
+    assert (scaled.width, scaled.height) == (640, 480)
+    assert scaled.content_type == "image/jpeg"
+    im = open_image(scaled.data)
+    assert im.format == "JPEG" and im.size == (640, 480)
+    assert im.info.get("progressive") or im.info.get("progression")
+
+
+def test_max_side_caps_the_longer_side() -> None:
+    scaled = scale_image(photo(3000, 4000), mode="max_side", max_side=1200)
+    assert (scaled.width, scaled.height) == (900, 1200)
+    assert open_image(scaled.data).size == (900, 1200)
+
+
+def test_original_keeps_size_and_clean_bytes_untouched() -> None:
+    data = photo()
+    scaled = scale_image(data, mode="original", max_side=100)
+    assert (scaled.width, scaled.height) == (4000, 3000)
+    assert scaled.data == data
+
+
+def test_never_upscales() -> None:
+    data = image_bytes(100, 50)
+    for mode in ("fit", "max_side", "original"):
+        scaled = scale_image(data, mode=mode, max_side=1200)  # type: ignore[arg-type]
+        assert (scaled.width, scaled.height) == (100, 50)
+        assert scaled.data == data
+
+
+def test_exif_orientation_is_applied_and_metadata_stripped() -> None:
+    # Left half red, right half blue; orientation 6 means "rotate 90° clockwise to display",
+    # so the displayed image is portrait with red on top.
+    im = Image.new("RGB", (400, 300), (0, 0, 255))
+    im.paste((255, 0, 0), (0, 0, 200, 300))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010E] = "secret-description"
+    exif[0x010F] = "SecretCam"
+    buffer = io.BytesIO()
+    im.save(buffer, format="JPEG", exif=exif.tobytes(), quality=95)
+
+    scaled = scale_image(buffer.getvalue(), mode="original", max_side=1200)
+    assert (scaled.width, scaled.height) == (300, 400)
+    out = open_image(scaled.data)
+    assert out.size == (300, 400)
+    top, bottom = out.getpixel((150, 20)), out.getpixel((150, 380))
+    assert top[0] > 200 and top[2] < 60, top
+    assert bottom[2] > 200 and bottom[0] < 60, bottom
+    assert b"secret-description" not in scaled.data and b"SecretCam" not in scaled.data
+    assert not out.getexif()
+
+
+def test_rotated_photo_scaled_in_fit_mode() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    # Stored landscape 2000x1000, displayed portrait 1000x2000: fitted to the mail's 640 px width.
+    scaled = scale_image(photo(2000, 1000, exif=exif.tobytes()), mode="fit", max_side=1200)
+    assert (scaled.width, scaled.height) == (640, 1280)
+    assert open_image(scaled.data).size == (640, 1280)
+
+
+def test_png_with_transparency_stays_png() -> None:
+    data = image_bytes(2000, 1000, "PNG", mode="RGBA", colour=(10, 200, 10, 100))
+    scaled = scale_image(data, mode="fit", max_side=1200)
+    assert scaled.content_type == "image/png"
+    out = open_image(scaled.data)
+    assert out.format == "PNG" and out.mode == "RGBA" and out.size == (640, 320)
+    assert out.getpixel((10, 10))[3] == 100
+
+
+def test_png_text_chunks_are_stripped() -> None:
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "secret-author")
+    data = image_bytes(300, 200, "PNG", pnginfo=info)
+    scaled = scale_image(data, mode="fit", max_side=1200)
+    assert b"secret-author" not in scaled.data
+    assert scaled.content_type == "image/png" and (scaled.width, scaled.height) == (300, 200)
+
+
+def test_small_gif_passes_through_and_big_gif_becomes_first_frame_png() -> None:
+    small = image_bytes(120, 80, "GIF", mode="P", colour=3)
+    scaled = scale_image(small, mode="fit", max_side=1200)
+    assert scaled.data == small and scaled.content_type == "image/gif"
+
+    frames = [Image.new("RGB", (1600, 800), colour) for colour in ((255, 0, 0), (0, 255, 0))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    big = scale_image(buffer.getvalue(), mode="fit", max_side=1200)
+    out = open_image(big.data)
+    assert big.content_type == "image/png" and out.size == (640, 320)
+    red, green, _ = out.convert("RGB").getpixel((5, 5))
+    assert red > 200 and green < 50  # the first frame
+
+
+def test_webp_and_cmyk_become_mail_safe_jpeg() -> None:
+    webp = scale_image(image_bytes(1000, 500, "WEBP"), mode="fit", max_side=1200)
+    assert webp.content_type == "image/jpeg" and open_image(webp.data).size == (640, 320)
+    cmyk = scale_image(image_bytes(800, 400, "JPEG", mode="CMYK", colour=(0, 100, 200, 0)), mode="fit",
+                       max_side=1200)
+    out = open_image(cmyk.data)
+    assert cmyk.content_type == "image/jpeg" and out.mode == "RGB" and out.size == (640, 320)
+
+
+@pytest.mark.parametrize(("width", "height"), [(8000, 8000), (30000, 30000)],
+                         ids=["over-our-limit", "over-pillow-limit"])
+def test_decompression_bomb_is_refused(width: int, height: int) -> None:
+    data = bomb_png(width, height)
+    assert len(data) < 2_000_000
+    with pytest.raises(ImageError, match="too many pixels"):
+        scale_image(data, mode="fit", max_side=1200)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"definitely not an image",
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10"/></svg>',
+        b"%PDF-1.7\n1 0 obj << >> endobj\n",
+        photo(400, 300)[:600],
+        image_bytes(64, 64, "ICO"),
+    ],
+    ids=["empty", "text", "svg", "pdf", "truncated-jpeg", "ico"],
+)
+def test_non_images_and_unsupported_formats_are_refused(data: bytes) -> None:
+    with pytest.raises(ImageError):
+        scale_image(data, mode="fit", max_side=1200)
+
+
+def test_bad_arguments_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="image mode"):
+        scale_image(image_bytes(10, 10), mode="huge", max_side=1200)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="positive"):
+        scale_image(image_bytes(10, 10), mode="max_side", max_side=0)

@@ -1,0 +1,66 @@
+"""The text/plain part: structure of the page kept in plain text."""
+
+from __future__ import annotations
+
+from mail.sanitize import parse_fragment
+from mail.text import WIDTH, compose_text, element_to_text
+
+
+def text_of(html: str, **kwargs: str) -> str:
+    return element_to_text(parse_fragment(html), **kwargs)
+
+
+def test_headings_paragraphs_and_wrapping() -> None:
+    long = "word " * 40
+    text = text_of(f"<h1>Top</h1><p>{long}</p><h3>Third <em>level</em></h3><p>a<br>b</p>")
+    lines = text.split("\n")
+    assert lines[0] == "# Top"
+    assert "### Third level" in lines
+    assert all(len(line) <= WIDTH for line in lines)
+    assert "a\nb" in text  # <br> is a line break
+
+
+def test_lists_nested_and_numbered() -> None:
+    text = text_of('<ul><li>one</li><li>two<ul><li>inner</li></ul></li></ul><ol start="3"><li>three</li>'
+                   "<li><p>four</p></li></ol>")
+    assert text == "- one\n- two\n  - inner\n\n3. three\n4. four"
+
+
+def test_links_images_and_tables() -> None:
+    text = text_of('<p>See <a href="https://example.com/x">the docs</a> or <a href="https://example.com/y">'
+                   'https://example.com/y</a> or <a href="mailto:team@example.com">team@example.com</a>.</p>'
+                   '<p><img src="cid:a@b" alt="Chart"> <img src="cid:c@d"></p>'
+                   "<table><tr><th>Name</th><th>Status</th></tr><tr><td><p>Alpha</p></td><td>Done</td></tr>"
+                   "<tr><td></td><td></td></tr></table>", image_word="Bild")
+    assert "See the docs <https://example.com/x> or https://example.com/y or team@example.com." in " ".join(
+        text.split())
+    assert "[Bild: Chart] [Bild]" in text
+    assert "Name | Status\nAlpha | Done" in text
+    assert "\n | " not in text  # empty rows are left out
+
+
+def test_code_and_quotes_keep_their_lines() -> None:
+    text = text_of("<pre>def f():\n    return 1\n</pre><blockquote><p>quoted words</p></blockquote><hr>")
+    assert "def f():\n    return 1" in text
+    assert "> quoted words" in text
+    assert text.endswith("----")
+
+
+def test_single_cell_tables_are_blocks_not_rows() -> None:
+    text = text_of('<table class="pm-panel"><tr><td><p class="pm-panel-label">Note</p><p>First para.</p>'
+                   "<ul><li>point</li></ul></td></tr></table>")
+    assert text == "Note\n\nFirst para.\n\n- point"
+
+
+def test_deep_nesting_is_flattened_not_a_crash() -> None:
+    # 200 levels: past the renderer's own depth limit, within what the HTML parser keeps.
+    text = text_of("<ul><li>" * 100 + "deep" + "</li></ul>" * 100)
+    assert "deep" in text
+
+
+def test_compose_text_orders_the_parts() -> None:
+    text = compose_text(header_text="Header", intro="Ann sent you a page", message="Line one\r\nLine two",
+                        title="Title", page_url="https://x.example/p", body_text="Body",
+                        button_label="Open in Confluence", footer="Footer")
+    assert text == ("Header\n\nAnn sent you a page\n\nLine one\nLine two\n\nTitle\n=====\n<https://x.example/p>"
+                    "\n\nBody\n\nOpen in Confluence: https://x.example/p\n\n-- \nFooter\n")

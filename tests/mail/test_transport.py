@@ -1,0 +1,135 @@
+"""SMTP delivery against a real SMTP server (aiosmtpd): TLS, auth, refusals, retries, no duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from errors import ValidationError
+from mail import transport
+from mail.transport import Envelope, MailServerError, SmtpServer, check_connection, deliver
+from sandbox.mailcatcher import MailCatcher, make_self_signed_cert
+from tests.servers import free_port
+
+
+@pytest.fixture(autouse=True)
+def quick_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transport, "TEMPORARY_RETRY_DELAY", 0.05)
+
+
+@pytest.fixture
+def catcher() -> Iterator[MailCatcher]:
+    with MailCatcher() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return make_self_signed_cert(tmp_path_factory.mktemp("tls"))
+
+
+def message(to: list[str], size: int = 0) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "pagemail@example.com"
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = "Hello"
+    msg.set_content("Hi\n" + "x" * size)
+    return msg
+
+
+def plain(port: int) -> SmtpServer:
+    return SmtpServer("127.0.0.1", port, "none", allow_private=True, timeout=10)
+
+
+def test_plain_delivery_on_loopback(catcher: MailCatcher) -> None:
+    refused = deliver(plain(catcher.port), [Envelope(message(["a@example.com"]), "pagemail@example.com",
+                                                     ["a@example.com", "hidden@example.com"])])
+    assert refused == {}
+    mail = catcher.wait_for(1)[0]
+    assert sorted(mail.rcpt_tos) == ["a@example.com", "hidden@example.com"]
+    assert "hidden@example.com" not in mail.raw.decode()
+
+
+def test_starttls_with_auth(cert: tuple[Path, Path]) -> None:
+    with MailCatcher(tls_cert=(str(cert[0]), str(cert[1])), require_auth=("mailer", "right-password")) as server:
+        good = SmtpServer("localhost", server.port, "starttls", "mailer", "right-password", allow_private=True,
+                          ca_file=str(cert[0]))
+        check_connection(good)
+        deliver(good, [Envelope(message(["b@example.com"]), "pagemail@example.com", ["b@example.com"])])
+        mail = server.wait_for(1)[0]
+        assert mail.used_tls and mail.authenticated_as == "mailer"
+        bad = SmtpServer("localhost", server.port, "starttls", "mailer", "wrong", allow_private=True,
+                         ca_file=str(cert[0]))
+        with pytest.raises(MailServerError) as caught:
+            check_connection(bad)
+        assert caught.value.code == "smtp_auth" and caught.value.stage == "auth"
+        assert "wrong" not in caught.value.message
+
+
+def test_untrusted_certificate_is_refused(cert: tuple[Path, Path]) -> None:
+    with MailCatcher(tls_cert=(str(cert[0]), str(cert[1]))) as server:
+        with pytest.raises(MailServerError) as caught:
+            check_connection(SmtpServer("localhost", server.port, "starttls", allow_private=True))
+        assert caught.value.code == "smtp_tls"
+
+
+def test_implicit_tls(cert: tuple[Path, Path]) -> None:
+    with MailCatcher(tls_cert=(str(cert[0]), str(cert[1])), implicit_tls=True) as server:
+        server_config = SmtpServer("localhost", server.port, "tls", allow_private=True, ca_file=str(cert[0]))
+        deliver(server_config, [Envelope(message(["c@example.com"]), "pagemail@example.com", ["c@example.com"])])
+        assert server.wait_for(1)[0].used_tls
+
+
+def test_temporary_refusal_is_retried_once_without_duplicates(catcher: MailCatcher) -> None:
+    catcher.fail_next(451, "Try again later", stage="RCPT")
+    deliver(plain(catcher.port), [Envelope(message(["d@example.com"]), "p@example.com", ["d@example.com"])])
+    assert len(catcher.wait_for(1)) == 1
+    catcher.fail_next(451, "Busy", stage="DATA")
+    deliver(plain(catcher.port), [Envelope(message(["e@example.com"]), "p@example.com", ["e@example.com"])])
+    assert len(catcher.wait_for(2)) == 2
+
+
+def test_repeated_temporary_refusal_is_a_clear_error(catcher: MailCatcher) -> None:
+    catcher.fail_next(451, "Busy", stage="DATA", count=2)
+    with pytest.raises(MailServerError) as caught:
+        deliver(plain(catcher.port), [Envelope(message(["f@example.com"]), "p@example.com", ["f@example.com"])])
+    assert caught.value.code == "smtp_temporary"
+    assert catcher.messages() == []
+
+
+def test_refused_recipient_is_reported_and_others_delivered(catcher: MailCatcher) -> None:
+    catcher.reject_recipient("nobody@example.com")
+    refused = deliver(plain(catcher.port), [Envelope(message(["g@example.com"]), "p@example.com",
+                                                     ["g@example.com", "nobody@example.com"])])
+    assert list(refused) == ["nobody@example.com"] and refused["nobody@example.com"][0] == 550
+    assert catcher.wait_for(1)[0].rcpt_tos == ["g@example.com"]
+
+
+def test_too_large() -> None:
+    with MailCatcher(max_message_size=2000) as server:
+        with pytest.raises(MailServerError) as caught:
+            deliver(plain(server.port), [Envelope(message(["h@example.com"], size=5000), "p@example.com",
+                                                  ["h@example.com"])])
+        assert caught.value.code == "smtp_too_large"
+
+
+def test_unreachable() -> None:
+    with pytest.raises(MailServerError) as caught:
+        check_connection(plain(free_port()))
+    assert caught.value.code == "smtp_unreachable" and caught.value.stage == "connect"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254", "::1",
+                                  "0.0.0.0"])  # noqa: S104 (a refused value, not a bind)
+def test_private_hosts_are_refused_for_tenant_servers(host: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        check_connection(SmtpServer(host, 587, "starttls"))
+    assert caught.value.code == "smtp_host_forbidden"
+
+
+def test_plain_smtp_is_only_for_local_work() -> None:
+    with pytest.raises(ValidationError):
+        check_connection(SmtpServer("smtp.example.com", 25, "none"))

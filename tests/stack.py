@@ -1,0 +1,108 @@
+"""The app and the sandbox Confluence wired together over real HTTP (tests, browser tests and benchmarks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask
+from flask_migrate import upgrade
+
+from app import create_app
+from tests.servers import free_port, serve
+
+
+def base_environ(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "APP_ENV": "development",
+        "BASE_URL": "http://localhost:8000",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'pagemail.sqlite'}",
+        "SECRETS_KEY_FILE": str(tmp_path / "secrets.key"),
+        "CONNECT_ALLOWED_HOSTS": "*.atlassian.net,localhost:*,127.0.0.1:*",
+        "CONNECT_ALLOW_INSECURE_HOSTS": "1",
+        "SMTP_ALLOW_PRIVATE_HOSTS": "1",
+    }
+    env.update(extra)
+    return env
+
+
+@dataclass
+class LiveStack:
+    """The app and the sandbox Confluence, both served over real HTTP, installed into each other."""
+
+    app: Flask
+    app_url: str
+    sandbox: Any  # sandbox.testing handle: .url, .catcher, .app
+    http: requests.Session
+
+    @property
+    def catcher(self) -> Any:
+        return self.sandbox.catcher
+
+    def control(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, f"{self.sandbox.url}/_sandbox/{path}", timeout=30, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def users(self) -> list[dict[str, Any]]:
+        return list(self.control("GET", "users")["users"])
+
+    def pages(self) -> list[dict[str, Any]]:
+        return list(self.control("GET", "pages")["pages"])
+
+    def context_token(self, account_id: str, content_id: str = "", space_key: str = "") -> str:
+        answer = self.control(
+            "GET", "context-token", params={"user": account_id, "contentId": content_id, "spaceKey": space_key}
+        )
+        return str(answer["token"])
+
+    def api(self, method: str, path: str, account_id: str, **kwargs: Any) -> requests.Response:
+        token = self.context_token(account_id)
+        headers = {"Authorization": f"JWT {token}", **kwargs.pop("headers", {})}
+        return self.http.request(method, f"{self.app_url}{path}", headers=headers, timeout=120, **kwargs)
+
+    def reset_faults(self) -> None:
+        self.control("DELETE", "faults")
+
+
+def live_environ(tmp_path: Path, sandbox_url: str, app_url: str, smtp_port: int) -> dict[str, str]:
+    sandbox_host = sandbox_url.split("://", 1)[1]
+    return base_environ(
+        tmp_path,
+        BASE_URL=app_url,
+        CONNECT_INSTALL_KEYS_URL=f"{sandbox_url}/connect-keys",
+        CONNECT_ALLOWED_HOSTS=sandbox_host,
+        OAUTH_AUTH_SERVER_URL=f"{sandbox_url}/oauth",
+        CONNECT_ALL_JS_URL=f"{sandbox_url}/atlassian-connect/all.js",
+        SMTP_DEFAULT_HOST="127.0.0.1",
+        SMTP_DEFAULT_PORT=str(smtp_port),
+        SMTP_DEFAULT_SECURITY="none",
+        SMTP_DEFAULT_FROM="pagemail@localhost",
+    )
+
+
+@contextmanager
+def running_stack(tmp_path: Path, database_url: str | None = None) -> Iterator[LiveStack]:
+    from sandbox import SandboxConfig
+    from sandbox.testing import run_sandbox
+
+    app_port = free_port()
+    app_url = f"http://127.0.0.1:{app_port}"
+    config = SandboxConfig(app_descriptor_url=f"{app_url}/atlassian-connect.json", smtp_port=0, start_smtp=True)
+    # The sandbox answers as "localhost" and the app as "127.0.0.1": two hosts, as in real life.
+    with run_sandbox(config, host_name="localhost") as sandbox:
+        environ = live_environ(tmp_path, sandbox.url, app_url, sandbox.catcher.port)
+        if database_url:
+            environ["DATABASE_URL"] = database_url
+        app = create_app(environ=environ)
+        with app.app_context():
+            upgrade()
+        with serve(app, port=app_port) as _server, requests.Session() as http:
+            stack = LiveStack(app=app, app_url=app_url, sandbox=sandbox, http=http)
+            installed = stack.control("POST", "install")
+            assert 200 <= int(installed["status"]) < 300, installed
+            yield stack

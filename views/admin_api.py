@@ -1,0 +1,299 @@
+"""Settings API for site admins (`/api/admin/...`) and space admins (`/api/spaces/{key}/settings`).
+
+Context tokens only; every change is checked against Confluence as the user (never trusted from the browser) and
+bound to the authenticated tenant, so no request can read or change another tenant's or space's settings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from connect.auth import Identity, context_token_required, current_identity
+from errors import ForbiddenError, ValidationError
+from mail.css_policy import css_problems
+from mail.permissions import group_names, is_site_admin, is_space_admin
+from mail.recipients import emails_for
+from mail.render import MailContent, PageInfo, prepare_page, render_mail
+from mail.transport import Envelope, MailServerError, SmtpServer, check_connection, deliver, host_problem
+from models import SpaceSettings, TenantSettings, db
+from models.settings_update import apply_changes, read_changes, settings_as_dict
+from views.context import clients, mail_settings, smtp_server, tenant_settings
+from views.ratelimit import enforce
+
+bp = Blueprint("admin_api", __name__, url_prefix="/api")
+
+SPACE_KEY = re.compile(r"^[A-Za-z0-9~_-]{1,255}$")
+
+
+def _require_site_admin(identity: Identity) -> None:
+    user_client, _ = clients(identity, budget=20)
+    if not is_site_admin(user_client):
+        raise ForbiddenError("Only Confluence administrators can change pagemail settings", code="not_site_admin")
+
+
+def _tenant_host(identity: Identity) -> str | None:
+    from urllib.parse import urlsplit
+
+    return urlsplit(identity.tenant.base_url).hostname
+
+
+def _settings_answer(identity: Identity, settings: TenantSettings) -> dict[str, Any]:
+    names = (
+        group_names(clients(identity, budget=20)[0], settings.allowed_group_ids or [])
+        if (settings.allowed_group_ids)
+        else {}
+    )
+    return settings_as_dict(settings, names)
+
+
+@bp.get("/admin/settings")
+@context_token_required
+def get_settings() -> Response:
+    identity = current_identity()
+    enforce("admin", identity)
+    _require_site_admin(identity)
+    return jsonify(_settings_answer(identity, tenant_settings(identity)))
+
+
+@bp.put("/admin/settings")
+@context_token_required
+def put_settings() -> Response:
+    identity = current_identity()
+    enforce("admin", identity)
+    _require_site_admin(identity)
+    allow_private = bool(current_app.config["SMTP_ALLOW_PRIVATE_HOSTS"])
+    host = _tenant_host(identity)
+    changes = read_changes(
+        request.get_json(silent=True),
+        css_check=lambda css: css_problems(css, host),
+        host_check=lambda h: host_problem(h, allow_private),
+    )
+    settings = tenant_settings(identity)
+    try:
+        apply_changes(
+            settings, changes, box=current_app.extensions["pagemail.secrets"], client_key=identity.tenant.client_key
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return jsonify(_settings_answer(identity, settings))
+
+
+def _server_for_test(identity: Identity, body: Any) -> SmtpServer:
+    """The saved server, or an unsaved one from the form (its password, if omitted, is the saved one)."""
+    settings = tenant_settings(identity)
+    smtp = body.get("smtp") if isinstance(body, dict) else None
+    if not smtp:
+        server = smtp_server(settings, identity.tenant.client_key)
+        if server is None:
+            raise ValidationError("No mail server is configured", code="smtp_not_configured")
+        return server
+    allow_private = bool(current_app.config["SMTP_ALLOW_PRIVATE_HOSTS"])
+    changes = read_changes(
+        {"smtp": smtp}, css_check=lambda _css: [], host_check=lambda h: host_problem(h, allow_private)
+    )
+    if changes.errors:
+        raise ValidationError(
+            "Some mail server settings are not valid", code="invalid_settings", details={"fields": changes.errors}
+        )
+    values = changes.values
+    saved = smtp_server(settings, identity.tenant.client_key) if settings.smtp_mode == "custom" else None
+    password = changes.password if changes.password is not None else (saved.password if saved else "")
+    return SmtpServer(
+        values.get("smtp_host", settings.smtp_host),
+        values.get("smtp_port", settings.smtp_port),
+        values.get("smtp_security", settings.smtp_security),
+        values.get("smtp_username", settings.smtp_username),
+        password,
+        allow_private=allow_private,
+        ca_file=current_app.config.get("SMTP_CA_FILE") or None,
+        timeout=15,
+    )
+
+
+@bp.post("/admin/smtp/test")
+@context_token_required
+def test_smtp() -> Response:
+    identity = current_identity()
+    enforce("admin", identity)
+    _require_site_admin(identity)
+    server = _server_for_test(identity, request.get_json(silent=True) or {})
+    try:
+        check_connection(server)
+    except MailServerError as error:
+        return jsonify({"ok": False, "stage": error.stage, "message": error.message, "code": error.code})
+    except ValidationError as error:
+        return jsonify({"ok": False, "stage": "connect", "message": error.message, "code": error.code})
+    return jsonify({"ok": True, "stage": "auth" if server.username else "tls", "message": "Connected"})
+
+
+def _space_key(space_key: str) -> str:
+    if not SPACE_KEY.match(space_key):
+        raise ValidationError("Invalid space key", details={"field": "spaceKey"})
+    return space_key
+
+
+def _space_row(identity: Identity, space_key: str) -> SpaceSettings | None:
+    return db.session.execute(
+        db.select(SpaceSettings).where(
+            SpaceSettings.tenant_id == identity.tenant.id, SpaceSettings.space_key == space_key
+        )
+    ).scalar_one_or_none()
+
+
+def _space_answer(identity: Identity, row: SpaceSettings | None, enforced: bool) -> dict[str, Any]:
+    ids = list(row.group_ids or []) if row else []
+    names = group_names(clients(identity, budget=20)[0], ids) if ids else {}
+    return {
+        "enabled": row.enabled if row else True,
+        "groups": [{"groupId": g, "name": names.get(g, "")} for g in ids],
+        "globalEnforced": enforced,
+    }
+
+
+@bp.get("/spaces/<space_key>/settings")
+@context_token_required
+def get_space_settings(space_key: str) -> Response:
+    identity = current_identity()
+    enforce("admin", identity)
+    space_key = _space_key(space_key)
+    user_client, _ = clients(identity, budget=20)
+    # Asking for the space as the user also proves the user can see it (404 otherwise).
+    user_client.get_json(f"rest/api/space/{space_key}")
+    settings = tenant_settings(identity)
+    return jsonify(_space_answer(identity, _space_row(identity, space_key), settings.enforce_in_all_spaces))
+
+
+@bp.put("/spaces/<space_key>/settings")
+@context_token_required
+def put_space_settings(space_key: str) -> Response:
+    identity = current_identity()
+    enforce("admin", identity)
+    space_key = _space_key(space_key)
+    user_client, _ = clients(identity, budget=20)
+    if not is_space_admin(user_client, space_key):
+        raise ForbiddenError("Only space admins can change pagemail settings for this space", code="not_space_admin")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or set(body) - {"enabled", "groups"}:
+        raise ValidationError('Send {"enabled": bool, "groups": [{"groupId"}]}', details={"field": "body"})
+    errors: dict[str, str] = {}
+    enabled = body.get("enabled", True)
+    if not isinstance(enabled, bool):
+        errors["enabled"] = "must be true or false"
+    groups = body.get("groups", [])
+    ids = [g.get("groupId") if isinstance(g, dict) else g for g in groups] if isinstance(groups, list) else None
+    if ids is None or len(ids) > 100 or not all(isinstance(i, str) and 0 < len(i) <= 128 for i in ids):
+        errors["groups"] = "must be a list of at most 100 group ids"
+    settings = tenant_settings(identity)
+    if ids and settings.enforce_in_all_spaces:
+        errors["groups"] = "the site admin enforces the global permissions in all spaces"
+    if errors:
+        raise ValidationError(
+            "Some settings are not valid; nothing was saved", code="invalid_settings", details={"fields": errors}
+        )
+    row = _space_row(identity, space_key)
+    if row is None:
+        row = SpaceSettings(tenant_id=identity.tenant.id, space_key=space_key)
+        db.session.add(row)
+    row.enabled = enabled
+    row.group_ids = list(dict.fromkeys(ids or []))
+    db.session.commit()
+    return jsonify(_space_answer(identity, row, settings.enforce_in_all_spaces))
+
+
+@bp.post("/admin/smtp/test-mail")
+@context_token_required
+def send_test_mail() -> Response:
+    """*Send me a test mail*: a short mail to the admin's own address through the (saved or unsaved) server."""
+    identity = current_identity()
+    enforce("admin", identity)
+    _require_site_admin(identity)
+    server = _server_for_test(identity, request.get_json(silent=True) or {})
+    _, app_client = clients(identity, budget=30)
+    assert identity.account_id is not None
+    address = emails_for(app_client, [identity.account_id]).get(identity.account_id)
+    if not address:
+        raise ValidationError("Confluence has no email address for you", code="no_email")
+    settings = tenant_settings(identity)
+    sender = settings.sender_address or current_app.config.get("SMTP_DEFAULT_FROM") or "pagemail@localhost"
+    message = EmailMessage()
+    message["From"] = formataddr((settings.sender_name or "pagemail", sender))
+    message["To"] = address
+    message["Subject"] = "pagemail test mail"
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="pagemail.local")
+    message.set_content("This is a test mail from pagemail. Your mail server settings work.\n")
+    try:
+        refused = deliver(server, [Envelope(message, sender, [address])])
+    except MailServerError as error:
+        return jsonify({"ok": False, "stage": error.stage, "message": error.message, "code": error.code})
+    if refused:
+        return jsonify({"ok": False, "stage": "RCPT", "message": "The mail server refused your address"})
+    return jsonify({"ok": True, "stage": "sent", "message": "A test mail is on its way to you"})
+
+
+SAMPLE_PAGE = Path(__file__).resolve().parent.parent / "templates" / "mail" / "sample_page.html"
+
+
+@bp.post("/admin/preview")
+@context_token_required
+def layout_preview() -> Response:
+    """The live preview: a sample page through the real renderer with the (unsaved) layout of the form."""
+    identity = current_identity()
+    enforce("preview", identity)
+    _require_site_admin(identity)
+    body = request.get_json(silent=True) or {}
+    host = _tenant_host(identity)
+    changes = read_changes(
+        {k: v for k, v in body.items() if k in ("layout", "mail")},
+        css_check=lambda css: css_problems(css, host),
+        host_check=lambda _h: None,
+    )
+    if changes.errors:
+        raise ValidationError(
+            "Some settings are not valid", code="invalid_settings", details={"fields": changes.errors}
+        )
+    settings = tenant_settings(identity)
+    current = mail_settings(settings)
+    values = changes.values
+    layout = replace(
+        current.layout, **{key: values[column] for key, column in LAYOUT_COLUMNS.items() if column in values}
+    )
+    prefix = values.get("subject_prefix", settings.subject_prefix)
+    base = identity.tenant.base_url
+    page = PageInfo(
+        content_id="1",
+        title="Quarterly planning",
+        web_url=f"{base}/spaces/DEMO/pages/1",
+        base_url=base,
+        space_key="DEMO",
+    )
+    prepared = prepare_page(SAMPLE_PAGE.read_text(encoding="utf-8"), page, layout)
+    locale = (request.headers.get("X-Pagemail-Locale") or "en")[:10]
+    rendered = render_mail(
+        prepared,
+        page,
+        MailContent(sender_name="Alex Example", message="Have a look!", locale=locale),
+        layout,
+        f"{prefix} Quarterly planning".strip(),
+        {},
+    )
+    return jsonify({"subject": rendered.subject, "html": rendered.html, "text": rendered.text})
+
+
+LAYOUT_COLUMNS = {
+    "header_text": "header_text",
+    "button_label": "button_label",
+    "custom_css": "custom_css",
+    "image_mode": "image_mode",
+    "image_max_side": "image_max_side",
+    "external_images": "external_images",
+}

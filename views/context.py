@@ -1,0 +1,161 @@
+"""Wiring at the edge: from an authenticated request to the clients, settings and mail server a send needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from connect.auth import Identity
+from connect.confluence import ConfluenceClient, Deadline
+from connect.outgoing import TenantAccess
+from errors import AppError
+from mail.render import Layout
+from mail.send import MailSettings, SendContext, SpaceRules
+from mail.transport import SmtpServer
+from models import SpaceSettings, TenantSettings, db
+from models.secrets import SecretError
+
+# A send must finish well within the production server's request timeout (deploy/gunicorn.conf.py).
+ACTION_BUDGET_SECONDS = 90.0
+
+
+def tenant_access(identity: Identity) -> TenantAccess:
+    tenant = identity.tenant
+    return TenantAccess(tenant.client_key, tenant.base_url, tenant.oauth_client_id, identity.shared_secret)
+
+
+def debug_logging_active(identity: Identity) -> bool:
+    settings = identity.tenant.settings
+    until = settings.debug_logging_until if settings else None
+    if until is None:
+        return False
+    if until.tzinfo is None:  # SQLite hands back naive datetimes
+        until = until.replace(tzinfo=UTC)
+    return until > datetime.now(UTC)
+
+
+def clients(identity: Identity, budget: float = ACTION_BUDGET_SECONDS) -> tuple[ConfluenceClient, ConfluenceClient]:
+    """(as the user, as the app), sharing one time budget."""
+    access = tenant_access(identity)
+    debug = debug_logging_active(identity)
+    deadline = Deadline(budget)
+    session = current_app.extensions["pagemail.http"]
+    app_key = current_app.config["APP_KEY"]
+    user = ConfluenceClient(
+        access,
+        app_key=app_key,
+        session=session,
+        deadline=deadline,
+        user_tokens=current_app.extensions["pagemail.user_tokens"],
+        account_id=identity.account_id,
+        debug=debug,
+    )
+    app = ConfluenceClient(access, app_key=app_key, session=session, deadline=deadline, debug=debug)
+    return user, app
+
+
+def tenant_settings(identity: Identity) -> TenantSettings:
+    settings = identity.tenant.settings
+    if settings is None:
+        settings = TenantSettings(tenant_id=identity.tenant.id)
+        db.session.add(settings)
+        db.session.commit()
+    return settings
+
+
+def mail_settings(settings: TenantSettings) -> MailSettings:
+    layout = Layout(
+        header_text=settings.header_text or "",
+        button_label=settings.button_label or "",
+        custom_css=settings.custom_css or "",
+        image_mode=settings.image_mode,  # type: ignore[arg-type]
+        image_max_side=settings.image_max_side,
+        external_images=settings.external_images,  # type: ignore[arg-type]
+    )
+    return MailSettings(
+        sender_name=settings.sender_name or "Confluence",
+        sender_address=settings.sender_address or "",
+        subject_prefix=settings.subject_prefix or "",
+        reply_to_sender=settings.reply_to_mode == "sender",
+        layout=layout,
+        permission_mode=settings.permission_mode,
+        allowed_group_ids=tuple(settings.allowed_group_ids or ()),
+        enforce_in_all_spaces=settings.enforce_in_all_spaces,
+        allow_external=settings.allow_external,
+        allowed_domains=tuple(settings.allowed_domains or ()),
+        max_recipients=settings.max_recipients,
+        max_attachment_bytes=settings.max_attachment_bytes,
+    )
+
+
+def space_rules_for(tenant_id: int) -> Callable[[str], SpaceRules]:
+    def lookup(space_key: str) -> SpaceRules:
+        row = db.session.execute(
+            db.select(SpaceSettings).where(SpaceSettings.tenant_id == tenant_id, SpaceSettings.space_key == space_key)
+        ).scalar_one_or_none()
+        return SpaceRules(row.enabled, tuple(row.group_ids or ())) if row else SpaceRules()
+
+    return lookup
+
+
+def smtp_server(settings: TenantSettings, client_key: str) -> SmtpServer | None:
+    """The tenant's own server (password decrypted only here, in memory) or the operator's default."""
+    config = current_app.config
+    if settings.smtp_mode == "custom" and settings.smtp_host:
+        password = ""
+        if settings.smtp_password_encrypted:
+            box = current_app.extensions["pagemail.secrets"]
+            try:
+                password = box.decrypt(
+                    settings.smtp_password_encrypted, tenant=client_key, field=TenantSettings.SMTP_PASSWORD_FIELD
+                )
+            except SecretError:
+                raise AppError(
+                    "The stored mail server password can't be read; enter it again in the settings",
+                    code="smtp_password_unreadable",
+                ) from None
+        return SmtpServer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_security,
+            settings.smtp_username,
+            password,
+            allow_private=bool(config["SMTP_ALLOW_PRIVATE_HOSTS"]),
+            ca_file=config.get("SMTP_CA_FILE") or None,
+        )
+    host = config.get("SMTP_DEFAULT_HOST")
+    if not host:
+        return None
+    security = config.get("SMTP_DEFAULT_SECURITY") or "starttls"
+    port = int(config.get("SMTP_DEFAULT_PORT") or (465 if security == "tls" else 587))
+    # The operator's own server is trusted configuration, so private addresses are fine for it.
+    return SmtpServer(
+        host,
+        port,
+        security,
+        config.get("SMTP_DEFAULT_USERNAME") or "",
+        config.get("SMTP_DEFAULT_PASSWORD") or "",
+        allow_private=True,
+        ca_file=config.get("SMTP_CA_FILE") or None,
+    )
+
+
+def send_context(identity: Identity, locale: str = "en") -> SendContext:
+    assert identity.account_id is not None
+    settings = tenant_settings(identity)
+    user_client, app_client = clients(identity)
+    base = urlsplit(current_app.config["BASE_URL"]).hostname or "pagemail.local"
+    return SendContext(
+        account_id=identity.account_id,
+        settings=mail_settings(settings),
+        space_rules=space_rules_for(identity.tenant.id),
+        user_client=user_client,
+        app_client=app_client,
+        smtp=smtp_server(settings, identity.tenant.client_key),
+        default_from=current_app.config.get("SMTP_DEFAULT_FROM") or f"pagemail@{base}",
+        message_id_domain=base,
+        locale=locale,
+    )
