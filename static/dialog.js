@@ -1051,7 +1051,7 @@
       byId("preview-frame").srcdoc = data.html;
       byId("preview-text").textContent = typeof data.text === "string" ? data.text : "";
       showPreviewAs("html");
-      state.busy = false;
+      state.busy = false; // before showView, so the buttons of the preview come up enabled
       showView("preview");
       buttons.back.focus();
     } catch (error) {
@@ -1096,9 +1096,7 @@
         return item.reason ? t("result.skippedItem", { name: name, reason: item.reason }) : name;
       });
     const text = summary(data);
-    hideMessage();
     showView("closed");
-    byId("view-form").hidden = true;
     showMessage("success", t("result.title"), text, []);
     if (lines.length) {
       message.list.hidden = false;
