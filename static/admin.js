@@ -976,11 +976,19 @@
       buttonLabel: text("button-label"),
       customCss: text("custom-css"),
     };
-    const maxSide = integer("image-max-side");
-    // The size matters only with "longest side at most"; otherwise a half-typed number mustn't block a save.
-    if (layout.imageMode === "max_side" || typeof maxSide === "number") {
-      layout.imageMaxSide = maxSide;
+    // The size matters only with "longest side at most" (the field is disabled otherwise) and is kept as saved.
+    if (layout.imageMode === "max_side") {
+      layout.imageMaxSide = integer("image-max-side");
     }
+    const smtpMode = radio("smtp-mode");
+    // With pagemail's server the own-server fields are hidden: they are kept as saved, not sent half-edited.
+    const smtp = smtpMode !== "custom" ? { mode: smtpMode } : {
+      mode: smtpMode,
+      host: text("smtp-host").trim(),
+      port: integer("smtp-port"),
+      security: byId("smtp-security").value,
+      username: text("smtp-username").trim(),
+    };
     return {
       mail: {
         senderName: text("sender-name"),
@@ -999,13 +1007,7 @@
         allowedDomains: state.domains.slice(),
         maxRecipients: integer("max-recipients"),
       },
-      smtp: {
-        mode: radio("smtp-mode"),
-        host: text("smtp-host").trim(),
-        port: integer("smtp-port"),
-        security: byId("smtp-security").value,
-        username: text("smtp-username").trim(),
-      },
+      smtp: smtp,
     };
   }
 
@@ -1120,11 +1122,11 @@
     const typed = input.value.split(/[\s,;]+/).map(function (part) {
       return part.trim().toLowerCase().replace(/^@/, "");
     }).filter(Boolean);
+    errors.clearOne("allowed-domains-input");
     if (!typed.length) {
       input.value = "";
       return true;
     }
-    errors.clearOne("allowed-domains-input");
     const bad = typed.filter(function (domain) {
       return !LOOSE_DOMAIN.test(domain);
     });
@@ -1301,6 +1303,10 @@
   // What the form can tell before asking the server, as whole sentences by API path.
   function clientProblems() {
     const problems = {};
+    if (radio("permission-mode") === "groups" && !state.groups.ids().length) {
+      // Saved as is, nobody could send any page.
+      problems["permissions.groups"] = t("permissions.groupsEmpty");
+    }
     if (maxAttachmentBytes() === null) {
       problems["permissions.maxAttachmentBytes"] = t("permissions.maxAttachmentInvalid");
     }
@@ -1319,9 +1325,9 @@
     const body = values();
     body.permissions.maxAttachmentBytes = maxAttachmentBytes();
     const password = byId("smtp-password").value;
-    if (password) {
+    if (body.smtp.mode === "custom" && password) {
       body.smtp.password = password;
-    } else if (byId("clear-password").checked) {
+    } else if (body.smtp.mode === "custom" && byId("clear-password").checked) {
       body.smtp.clearPassword = true;
     }
     if (state.debugTouched) {
