@@ -91,6 +91,11 @@ def _server_for_test(identity: Identity, body: Any) -> SmtpServer:
     """The saved server, or an unsaved one from the form (its password, if omitted, is the saved one)."""
     settings = tenant_settings(identity)
     smtp = body.get("smtp") if isinstance(body, dict) else None
+    if isinstance(smtp, dict) and smtp.get("mode") == "default":
+        default = smtp_server(TenantSettings(smtp_mode="default"), identity.tenant.client_key)
+        if default is None:
+            raise ValidationError("The operator has no default mail server", code="smtp_not_configured")
+        return default
     if not smtp:
         server = smtp_server(settings, identity.tenant.client_key)
         if server is None:
@@ -188,10 +193,12 @@ def put_space_settings(space_key: str) -> Response:
     enabled = body.get("enabled", True)
     if not isinstance(enabled, bool):
         errors["enabled"] = "must be true or false"
-    groups = body.get("groups", [])
-    ids = [g.get("groupId") if isinstance(g, dict) else g for g in groups] if isinstance(groups, list) else None
-    if ids is None or len(ids) > 100 or not all(isinstance(i, str) and 0 < len(i) <= 128 for i in ids):
-        errors["groups"] = "must be a list of at most 100 group ids"
+    ids: list[Any] | None = None
+    if "groups" in body:  # absent: keep the stored groups
+        groups = body["groups"]
+        ids = [g.get("groupId") if isinstance(g, dict) else g for g in groups] if isinstance(groups, list) else None
+        if ids is None or len(ids) > 100 or not all(isinstance(i, str) and 0 < len(i) <= 128 for i in ids):
+            errors["groups"] = "must be a list of at most 100 group ids"
     settings = tenant_settings(identity)
     if ids and settings.enforce_in_all_spaces:
         errors["groups"] = "the site admin enforces the global permissions in all spaces"
@@ -201,10 +208,11 @@ def put_space_settings(space_key: str) -> Response:
         )
     row = _space_row(identity, space_key)
     if row is None:
-        row = SpaceSettings(tenant_id=identity.tenant.id, space_key=space_key)
+        row = SpaceSettings(tenant_id=identity.tenant.id, space_key=space_key, group_ids=[])
         db.session.add(row)
     row.enabled = enabled
-    row.group_ids = list(dict.fromkeys(ids or []))
+    if ids is not None:
+        row.group_ids = list(dict.fromkeys(ids))
     db.session.commit()
     return jsonify(_space_answer(identity, row, settings.enforce_in_all_spaces))
 
