@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from connect.confluence import ConfluenceClient
+from connect.fanout import map_bounded
+from errors import AppError
 
 MEMBEROF_PAGE = 200
 
@@ -93,9 +95,6 @@ def is_space_admin(user_client: ConfluenceClient, space_key: str) -> bool:
 
 def group_names(user_client: ConfluenceClient, group_ids: Sequence[str]) -> dict[str, str]:
     """Current names of groups stored by id (names change); unknown ids map to nothing."""
-    from connect.fanout import map_bounded
-    from errors import AppError
-
     def lookup(group_id: str) -> tuple[str, str]:
         try:
             answer = user_client.get_json("rest/api/group/by-id", params={"id": group_id})
