@@ -11,11 +11,13 @@ def register_views(app: Flask) -> None:
     from views.api import bp as api_bp
     from views.descriptor import bp as descriptor_bp
     from views.errors import register_error_handlers
+    from views.health import bp as health_bp
     from views.modules import bp as modules_bp
     from views.ratelimit import install_rate_limits
     from views.security import install_security_headers
 
     app.register_blueprint(descriptor_bp)
+    app.register_blueprint(health_bp)
     app.register_blueprint(lifecycle_bp)
     app.register_blueprint(modules_bp)
     app.register_blueprint(api_bp)

@@ -123,4 +123,4 @@ def send() -> Response:
     identity = current_identity()
     enforce("send", identity)
     send_request = sending.parse_send_request(request.get_json(silent=True))
-    return jsonify(sending.send(send_context(identity, _locale()), send_request))
+    return jsonify(sending.send(send_context(identity, _locale(), for_send=True), send_request))

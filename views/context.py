@@ -143,7 +143,8 @@ def smtp_server(settings: TenantSettings, client_key: str) -> SmtpServer | None:
     )
 
 
-def send_context(identity: Identity, locale: str = "en") -> SendContext:
+def send_context(identity: Identity, locale: str = "en", *, for_send: bool = False) -> SendContext:
+    """The mail server (and its password) is only looked at for an actual send."""
     assert identity.account_id is not None
     settings = tenant_settings(identity)
     user_client, app_client = clients(identity)
@@ -154,7 +155,7 @@ def send_context(identity: Identity, locale: str = "en") -> SendContext:
         space_rules=space_rules_for(identity.tenant.id),
         user_client=user_client,
         app_client=app_client,
-        smtp=smtp_server(settings, identity.tenant.client_key),
+        smtp=smtp_server(settings, identity.tenant.client_key) if for_send else None,
         default_from=current_app.config.get("SMTP_DEFAULT_FROM") or f"pagemail@{base}",
         message_id_domain=base,
         locale=locale,

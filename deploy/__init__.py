@@ -1,0 +1,1 @@
+"""Production deployment: gunicorn settings and logging, container build, AWS template."""
