@@ -61,14 +61,20 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_FIXTURES = Path(os.environ.get("PAGEMAIL_FIXTURES", REPO.parent / "shared" / "fixtures"))
 GMAIL_CLIP_BYTES = 102 * 1024
 
-PAGE = PageInfo(content_id="1", title="Benchmark page", web_url="https://acme.atlassian.net/wiki/spaces/B/pages/1",
-                base_url="https://acme.atlassian.net/wiki", space_key="B")
+PAGE = PageInfo(
+    content_id="1",
+    title="Benchmark page",
+    web_url="https://acme.atlassian.net/wiki/spaces/B/pages/1",
+    base_url="https://acme.atlassian.net/wiki",
+    space_key="B",
+)
 LAYOUT = Layout(header_text="ACME", image_mode="fit")
 CONTENT = MailContent(sender_name="Ann Example", message="Please read this.\nThanks!", locale="en")
 SUBJECT = "[Confluence] Benchmark page"
 
 
 # --- the comparison pipeline: bleach + premailer + html2text ------------------------------------------
+
 
 def _bleach_attribute(tag: str, name: str, value: str) -> bool:
     if name == "class":
@@ -78,14 +84,23 @@ def _bleach_attribute(tag: str, name: str, value: str) -> bool:
 
 # bleach cannot filter style properties without tinycss2 (not installed), so it gets no style
 # attributes at all: slightly less work for it than nh3 does.
-_BLEACH = bleach.sanitizer.Cleaner(tags=set(ALLOWED_TAGS), attributes=_bleach_attribute,
-                                   protocols={"http", "https", "mailto", "cid"}, strip=True,
-                                   strip_comments=True)
+_BLEACH = bleach.sanitizer.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    attributes=_bleach_attribute,
+    protocols={"http", "https", "mailto", "cid"},
+    strip=True,
+    strip_comments=True,
+)
 
 
 def _premailer(html: str) -> str:
-    return premailer.Premailer(html, allow_network=False, disable_validation=True, keep_style_tags=False,
-                               cssutils_logging_level=logging.CRITICAL).transform()
+    return premailer.Premailer(
+        html,
+        allow_network=False,
+        disable_validation=True,
+        keep_style_tags=False,
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform()
 
 
 def _html2text(html: str) -> str:
@@ -103,8 +118,14 @@ def baseline_prepare(export_view_html: str, page: PageInfo, layout: Layout) -> P
     return PreparedPage(body_html=_BLEACH.clean(inner_html(root)), images=[ImageRef(*i) for i in found])
 
 
-def baseline_render(prepared: PreparedPage, page: PageInfo, content: MailContent, layout: Layout,
-                    subject: str, image_data: dict[str, bytes | None]) -> RenderedMail:
+def baseline_render(
+    prepared: PreparedPage,
+    page: PageInfo,
+    content: MailContent,
+    layout: Layout,
+    subject: str,
+    image_data: dict[str, bytes | None],
+) -> RenderedMail:
     strings = strings_for(content.locale)
     root = parse_fragment(prepared.body_html)
     localize_labels(root, strings)
@@ -112,17 +133,34 @@ def baseline_render(prepared: PreparedPage, page: PageInfo, content: MailContent
     content_html = _BLEACH.clean(inner_html(root))
     intro = strings.intro(content.sender_name)
     button_label = layout.button_label or strings.open_in_confluence
-    html = render_page_html(lang=strings.lang, title=page.title, preheader=f"{intro}: {page.title}",
-                            header_text=layout.header_text, intro=intro, message=content.message,
-                            page_url=page.web_url, content_html=content_html, button_label=button_label,
-                            footer=strings.footer, custom_css=layout.custom_css)
-    text = compose_text(header_text=layout.header_text, intro=intro, message=content.message,
-                        title=page.title, page_url=page.web_url, body_text=_html2text(content_html).strip(),
-                        button_label=button_label, footer=strings.footer)
+    html = render_page_html(
+        lang=strings.lang,
+        title=page.title,
+        preheader=f"{intro}: {page.title}",
+        header_text=layout.header_text,
+        intro=intro,
+        message=content.message,
+        page_url=page.web_url,
+        content_html=content_html,
+        button_label=button_label,
+        footer=strings.footer,
+        custom_css=layout.custom_css,
+    )
+    text = compose_text(
+        header_text=layout.header_text,
+        intro=intro,
+        message=content.message,
+        title=page.title,
+        page_url=page.web_url,
+        body_text=_html2text(content_html).strip(),
+        button_label=button_label,
+        footer=strings.footer,
+    )
     return RenderedMail(subject=subject, html=_premailer(html), text=text, images=images)
 
 
 # --- running ------------------------------------------------------------------------------------------
+
 
 def body_of(path: Path) -> str:
     source = path.read_text(encoding="utf-8")
@@ -157,8 +195,14 @@ def baseline(body: str, images: dict[str, bytes | None]) -> tuple[RenderedMail, 
 
 
 def mime(rendered: RenderedMail) -> EmailMessage:
-    return build_message(rendered, from_addr="pagemail@example.com", from_name="Ann Example via pagemail",
-                         reply_to="ann@example.com", to=["bob@example.com"], cc=[])
+    return build_message(
+        rendered,
+        from_addr="pagemail@example.com",
+        from_name="Ann Example via pagemail",
+        reply_to="ann@example.com",
+        to=["bob@example.com"],
+        cc=[],
+    )
 
 
 @dataclass
@@ -181,8 +225,9 @@ def timed(pipeline: Pipeline, body: str, images: dict[str, bytes | None]) -> flo
 def measure(path: Path, repeat: int, image_size: tuple[int, int]) -> Row:
     body = body_of(path)
     refs = prepare_page(body, PAGE, LAYOUT).images
-    images: dict[str, bytes | None] = {ref.attachment_id: image_for(ref, n, image_size)
-                                       for n, ref in enumerate(refs)}
+    images: dict[str, bytes | None] = {
+        ref.attachment_id: image_for(ref, number, image_size) for number, ref in enumerate(refs)
+    }
     mine, _ = ours(body, images)  # warm-up, and the outputs to compare
     theirs, _ = baseline(body, images)
     assert len(mine.images) == len(theirs.images) == len(refs)
@@ -191,34 +236,48 @@ def measure(path: Path, repeat: int, image_size: tuple[int, int]) -> Row:
     for _ in range(repeat):  # interleaved, so drift on the machine hits both alike
         ours_ms.append(timed(ours, body, images))
         baseline_ms.append(timed(baseline, body, images))
-    return Row(path.name, len(body.encode()) / 1024, len(refs), statistics.median(ours_ms),
-               statistics.median(baseline_ms), len(mine.html.encode()) / 1024,
-               len(theirs.html.encode()) / 1024)
+    return Row(
+        path.name,
+        len(body.encode()) / 1024,
+        len(refs),
+        statistics.median(ours_ms),
+        statistics.median(baseline_ms),
+        len(mine.html.encode()) / 1024,
+        len(theirs.html.encode()) / 1024,
+    )
 
 
 def print_table(title: str, rows: list[Row]) -> None:
     print(title)
-    header = (f"{'page':<44} {'src KB':>7} {'img':>4} {'ours ms':>8} {'baseline ms':>12} {'ratio':>7} "
-              f"{'ours HTML KB':>13} {'baseline HTML KB':>17}")
+    header = (
+        f"{'page':<44} {'src KB':>7} {'img':>4} {'ours ms':>8} {'baseline ms':>12} {'ratio':>7} "
+        f"{'ours HTML KB':>13} {'baseline HTML KB':>17}"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
         clipped = "  (over 102 KB)" if row.ours_html_kb * 1024 >= GMAIL_CLIP_BYTES else ""
-        print(f"{row.page[:44]:<44} {row.source_kb:>7.1f} {row.images:>4} {row.ours_ms:>8.1f} "
-              f"{row.baseline_ms:>12.1f} {row.baseline_ms / row.ours_ms:>6.1f}x {row.ours_html_kb:>13.1f} "
-              f"{row.baseline_html_kb:>17.1f}{clipped}")
+        print(
+            f"{row.page[:44]:<44} {row.source_kb:>7.1f} {row.images:>4} {row.ours_ms:>8.1f} "
+            f"{row.baseline_ms:>12.1f} {row.baseline_ms / row.ours_ms:>6.1f}x {row.ours_html_kb:>13.1f} "
+            f"{row.baseline_html_kb:>17.1f}{clipped}"
+        )
     total_ours = sum(row.ours_ms for row in rows)
     total_theirs = sum(row.baseline_ms for row in rows)
     geomean = statistics.geometric_mean([row.baseline_ms / row.ours_ms for row in rows])
     print("-" * len(header))
-    print(f"{'all pages (sum)':<44} {'':>7} {'':>4} {total_ours:>8.1f} {total_theirs:>12.1f} "
-          f"{total_theirs / total_ours:>6.1f}x   geometric mean of the ratios: {geomean:.1f}x")
+    print(
+        f"{'all pages (sum)':<44} {'':>7} {'':>4} {total_ours:>8.1f} {total_theirs:>12.1f} "
+        f"{total_theirs / total_ours:>6.1f}x   geometric mean of the ratios: {geomean:.1f}x"
+    )
     print()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per page and pipeline (default 7)")
     parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="the shared fixtures folder")
     args = parser.parse_args(argv)
@@ -228,14 +287,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     warnings.filterwarnings("ignore")  # premailer/cssutils chatter is not a result
     repeat = max(1, args.repeat)
-    print("pagemail renderer: prepare_page + render_mail + build_message per page, "
-          f"median of {repeat} runs (ms).")
-    print("baseline: the same pipeline with bleach (sanitise), premailer (inline CSS) and html2text "
-          "(text part).\n")
-    print_table("A. Images already mail-sized (600x340 PNG, checked and embedded as they are)",
-                [measure(path, repeat, (600, 340)) for path in pages])
-    print_table("B. Images as big screenshots (1280x720 PNG, scaled to 640 px: the same Pillow work in "
-                "both pipelines)", [measure(path, repeat, (1280, 720)) for path in pages])
+    for line in (
+        f"pagemail renderer: prepare_page + render_mail + build_message per page, median of {repeat} runs.",
+        "Baseline: the same pipeline with bleach (sanitise), premailer (inline CSS), html2text (text).",
+        "",
+    ):
+        print(line)
+    small, big = (600, 340), (1280, 720)
+    title = "A. Images already mail-sized (600x340 PNG, checked and embedded as they are)"
+    print_table(title, [measure(path, repeat, small) for path in pages])
+    title = "B. Images as big screenshots (1280x720 PNG scaled to 640 px: the same Pillow work in both)"
+    print_table(title, [measure(path, repeat, big) for path in pages])
     return 0
 
 

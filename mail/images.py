@@ -20,11 +20,32 @@ JPEG_QUALITY = 85
 SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG also opens MPO (phone photos)
 # Image.info keys that carry no personal data (everything else — EXIF, XMP, IPTC, comments, PNG text
 # chunks — makes us re-encode to strip it).
-_HARMLESS_INFO = frozenset({
-    "dpi", "jfif", "jfif_version", "jfif_unit", "jfif_density", "adobe", "adobe_transform",
-    "progressive", "progression", "icc_profile", "gamma", "transparency", "srgb", "aspect",
-    "chromaticity", "interlace", "background", "duration", "loop", "version", "extension",
-})
+_HARMLESS_INFO = frozenset(
+    {
+        "dpi",
+        "jfif",
+        "jfif_version",
+        "jfif_unit",
+        "jfif_density",
+        "adobe",
+        "adobe_transform",
+        "progressive",
+        "progression",
+        "icc_profile",
+        "gamma",
+        "transparency",
+        "srgb",
+        "aspect",
+        "chromaticity",
+        "interlace",
+        "background",
+        "duration",
+        "loop",
+        "version",
+        "extension",
+    }
+)
+_PNG_METADATA_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt", b"eXIf"})
 _CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
 _ORIENTATION_TAG = 0x0112
 
@@ -66,8 +87,13 @@ def scale_image(data: bytes, *, mode: ImageMode, max_side: int, content_width: i
             raise ImageError(f"could not decode image ({type(exc).__name__})") from None
 
 
-def _target_size(width: int, height: int, mode: ImageMode, max_side: int,
-                 content_width: int) -> tuple[int, int]:
+def _target_size(
+    width: int,
+    height: int,
+    mode: ImageMode,
+    max_side: int,
+    content_width: int,
+) -> tuple[int, int]:
     if mode == "fit":
         scale = min(1.0, content_width / width)
     elif mode == "max_side":
@@ -85,7 +111,12 @@ def _scale(data: bytes, mode: ImageMode, max_side: int, content_width: int) -> S
     width, height = im.size
     if width < 1 or height < 1 or width * height > MAX_PIXELS:
         raise ImageError("image has too many pixels (decompression bomb)")
-    orientation = _orientation(im)
+    size_ok = _target_size(width, height, mode, max_side, content_width) == (width, height)
+    if size_ok and _can_pass_through(data, im, source_format):
+        # No metadata (so no EXIF orientation either) and the right size: sent as it is, without
+        # decoding a single pixel.
+        return ScaledImage(data, _CONTENT_TYPES[source_format], width, height)
+    orientation = _orientation(im)  # (for a PNG this may decode it: EXIF can follow the pixels)
     swapped = orientation in (5, 6, 7, 8)
     shown_w, shown_h = (height, width) if swapped else (width, height)
     target = _target_size(shown_w, shown_h, mode, max_side, content_width)
@@ -102,13 +133,10 @@ def _scale(data: bytes, mode: ImageMode, max_side: int, content_width: int) -> S
         im.draft(im.mode, raw_target)
     im.load()
 
-    if (source_format in ("JPEG", "PNG") and not resize and orientation == 1
-            and set(im.info) <= _HARMLESS_INFO and not getattr(im, "text", None)):
-        return ScaledImage(data, _CONTENT_TYPES[source_format], width, height)
-
     icc_profile = im.info.get("icc_profile")
-    as_jpeg = source_format in ("JPEG", "MPO") or (source_format == "WEBP" and not _has_alpha(im)
-                                                   and im.info.get("lossless") is not True)
+    as_jpeg = source_format in ("JPEG", "MPO") or (
+        source_format == "WEBP" and not _has_alpha(im) and im.info.get("lossless") is not True
+    )
     if im.mode == "P" or (not as_jpeg and im.mode not in ("1", "L", "LA", "RGB", "RGBA")):
         im = im.convert("RGBA" if _has_alpha(im) else "RGB")
     im = ImageOps.exif_transpose(im) or im
@@ -121,13 +149,32 @@ def _scale(data: bytes, mode: ImageMode, max_side: int, content_width: int) -> S
     if as_jpeg:
         if im.mode not in ("RGB", "L"):
             im = im.convert("RGB")
-        im.save(out, format="JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True,
-                icc_profile=icc_profile)
+        options = {"quality": JPEG_QUALITY, "progressive": True, "optimize": True, "icc_profile": icc_profile}
+        im.save(out, format="JPEG", **options)
         content_type = "image/jpeg"
     else:
         im.save(out, format="PNG", icc_profile=icc_profile)
         content_type = "image/png"
     return ScaledImage(out.getvalue(), content_type, im.width, im.height)
+
+
+def _can_pass_through(data: bytes, im: Image.Image, source_format: str) -> bool:
+    """A JPEG or PNG without metadata. Opening a JPEG reads all its metadata segments; a PNG may keep
+    text or EXIF chunks after the image data, so its chunk list is checked too."""
+    if source_format not in ("JPEG", "PNG") or not set(im.info) <= _HARMLESS_INFO:
+        return False
+    return source_format == "JPEG" or not (_png_chunk_types(data) & _PNG_METADATA_CHUNKS)
+
+
+def _png_chunk_types(data: bytes) -> set[bytes]:
+    # PNG: 8-byte signature, then chunks of 4-byte length, 4-byte type, data, 4-byte CRC.
+    types: set[bytes] = set()
+    position = 8
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        types.add(data[position + 4 : position + 8])
+        position += 12 + length
+    return types
 
 
 def _orientation(im: Image.Image) -> int:

@@ -22,17 +22,39 @@ Element = lxml.html.HtmlElement
 
 # confluence-information-macro-<type> → panel kind (cell class pm-cell-<kind>, label key <kind>)
 _INFO_KINDS = {
-    "information": "info", "info": "info", "note": "note", "warning": "warning", "tip": "tip",
-    "success": "success", "error": "error",
+    "information": "info",
+    "info": "info",
+    "note": "note",
+    "warning": "warning",
+    "tip": "tip",
+    "success": "success",
+    "error": "error",
 }
-_LAYOUT_CLASSES = frozenset({
-    "contentLayout2", "columnLayout", "cell", "innerCell", "sectionColumnWrapper", "sectionMacro",
-    "columnMacro", "table-wrap", "confluence-embedded-file-wrapper", "conf-macro-render",
-})
+_LAYOUT_CLASSES = frozenset(
+    {
+        "contentLayout2",
+        "columnLayout",
+        "cell",
+        "innerCell",
+        "sectionColumnWrapper",
+        "sectionMacro",
+        "columnMacro",
+        "table-wrap",
+        "confluence-embedded-file-wrapper",
+        "conf-macro-render",
+    }
+)
 # AUI lozenge modifier → colour of the mail lozenge
 _LOZENGE_COLOURS = {
-    "success": "green", "error": "red", "removed": "red", "current": "yellow", "moved": "yellow",
-    "complete": "blue", "inprogress": "blue", "progress": "purple", "new": "purple",
+    "success": "green",
+    "error": "red",
+    "removed": "red",
+    "current": "yellow",
+    "moved": "yellow",
+    "complete": "blue",
+    "inprogress": "blue",
+    "progress": "purple",
+    "new": "purple",
 }
 _EMBED_TAGS = frozenset({"iframe", "frame", "object", "embed", "applet"})
 _MEDIA_TAGS = frozenset({"video", "audio"})
@@ -41,23 +63,57 @@ _INFO = "\N{INFORMATION SOURCE}\ufe0f"
 _PLUS = "\N{HEAVY PLUS SIGN}"
 _MINUS = "\N{HEAVY MINUS SIGN}"
 _EMOTICONS = {
-    "smile": "🙂", "sad": "🙁", "cheeky": "😛", "laugh": "😀", "wink": "😉",
-    "thumbs-up": "👍", "thumbs-down": "👎", "information": _INFO, "tick": "✅", "cross": "❌",
-    "warning": "⚠️", "plus": _PLUS, "minus": _MINUS, "question": "❓", "light-on": "💡",
-    "light-off": "💡", "yellow-star": "⭐", "red-star": "⭐", "green-star": "⭐", "blue-star": "⭐",
-    "heart": "❤️", "broken-heart": "💔",
-    "atlassian-check_mark": "✅", "atlassian-cross_mark": "❌", "atlassian-warning": "⚠️",
-    "atlassian-info": _INFO, "atlassian-question_mark": "❓", "atlassian-plus": _PLUS,
-    "atlassian-minus": _MINUS, "atlassian-light_bulb_on": "💡", "atlassian-light_bulb_off": "💡",
-    "atlassian-thumbs_up": "👍", "atlassian-thumbs_down": "👎", "atlassian-yellow_star": "⭐",
-    "atlassian-red_star": "⭐", "atlassian-green_star": "⭐", "atlassian-blue_star": "⭐",
-    "atlassian-heart": "❤️", "atlassian-broken_heart": "💔", "atlassian-smile": "🙂",
-    "atlassian-sad": "🙁", "atlassian-tongue": "😛", "atlassian-wink": "😉", "atlassian-laughing": "😀",
+    "smile": "🙂",
+    "sad": "🙁",
+    "cheeky": "😛",
+    "laugh": "😀",
+    "wink": "😉",
+    "thumbs-up": "👍",
+    "thumbs-down": "👎",
+    "information": _INFO,
+    "tick": "✅",
+    "cross": "❌",
+    "warning": "⚠️",
+    "plus": _PLUS,
+    "minus": _MINUS,
+    "question": "❓",
+    "light-on": "💡",
+    "light-off": "💡",
+    "yellow-star": "⭐",
+    "red-star": "⭐",
+    "green-star": "⭐",
+    "blue-star": "⭐",
+    "heart": "❤️",
+    "broken-heart": "💔",
+    "atlassian-check_mark": "✅",
+    "atlassian-cross_mark": "❌",
+    "atlassian-warning": "⚠️",
+    "atlassian-info": _INFO,
+    "atlassian-question_mark": "❓",
+    "atlassian-plus": _PLUS,
+    "atlassian-minus": _MINUS,
+    "atlassian-light_bulb_on": "💡",
+    "atlassian-light_bulb_off": "💡",
+    "atlassian-thumbs_up": "👍",
+    "atlassian-thumbs_down": "👎",
+    "atlassian-yellow_star": "⭐",
+    "atlassian-red_star": "⭐",
+    "atlassian-green_star": "⭐",
+    "atlassian-blue_star": "⭐",
+    "atlassian-heart": "❤️",
+    "atlassian-broken_heart": "💔",
+    "atlassian-smile": "🙂",
+    "atlassian-sad": "🙁",
+    "atlassian-tongue": "😛",
+    "atlassian-wink": "😉",
+    "atlassian-laughing": "😀",
 }
 _EMOJI_HEX_ID = re.compile(r"^[0-9a-fA-F]{2,6}(?:-[0-9a-fA-F]{2,6})*$")
 _SHORTNAME = re.compile(r"^:[\w+-]+:$")
-_COLOUR = re.compile(r"^(?:#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}"
-                     r"|rgb\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*\))$")
+_COLOUR = re.compile(
+    r"^(?:#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}"
+    r"|rgb\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*\))$"
+)
 _BACKGROUND = re.compile(r"background(?:-color)?\s*:\s*([^;]+)", re.IGNORECASE)
 _JIRA_PLACEHOLDER_SUMMARY = "Getting issue details..."
 
@@ -135,6 +191,7 @@ def _handler_for(el: Element, tag: str, classes: list[str]) -> Callable[[Element
 
 # --- helpers ---------------------------------------------------------------------------------------
 
+
 def _first(el: Element, class_name: str) -> Element | None:
     for child in el.iterdescendants():
         value = child.get("class")
@@ -205,14 +262,21 @@ def _replace_with_page_link(el: Element, page_url: str, key: str) -> None:
 
 # --- handlers --------------------------------------------------------------------------------------
 
+
 def _storage_leftover(el: Element, page_url: str, base_url: str) -> None:
     """Raw ac:/ri: storage markup: parameters and resource identifiers go, bodies are kept."""
     tag = el.tag.lower()
     if tag == "ac:emoticon":
         name = el.get("ac:name") or ""
         _replace_with_text(el, _EMOTICONS.get(name, el.get("ac:emoji-fallback") or ""))
-    elif tag.startswith("ri:") or tag in ("ac:parameter", "ac:placeholder", "ac:adf-attribute",
-                                          "ac:task-id", "ac:task-status", "ac:task-uuid"):
+    elif tag.startswith("ri:") or tag in (
+        "ac:parameter",
+        "ac:placeholder",
+        "ac:adf-attribute",
+        "ac:task-id",
+        "ac:task-status",
+        "ac:task-uuid",
+    ):
         drop_element(el)
     elif el.getparent() is not None:
         el.drop_tag()
@@ -282,11 +346,20 @@ def emoji_for(img: Element) -> str:
     return (img.get("alt") or "").strip()
 
 
-def _panel_shell(el: Element, kind: str, label: str | None, label_key: str | None,
-                 background: str | None = None) -> Element:
+def _panel_shell(
+    el: Element, kind: str, label: str | None, label_key: str | None, background: str | None = None
+) -> Element:
     """Rebuild el as a one-cell table (coloured left border via CSS) and return the cell."""
-    _reset(el, "table", class_="pm-panel", role="presentation", width="100%", cellpadding="0",
-           cellspacing="0", border="0")
+    _reset(
+        el,
+        "table",
+        class_="pm-panel",
+        role="presentation",
+        width="100%",
+        cellpadding="0",
+        cellspacing="0",
+        border="0",
+    )
     cell = _sub(_sub(el, "tr"), "td", class_=f"pm-cell-{kind}")
     if background:
         cell.set("style", f"background-color:{background}")
@@ -320,8 +393,8 @@ def _info_panel(el: Element, page_url: str, base_url: str) -> None:
 def _plain_panel(el: Element, page_url: str, base_url: str) -> None:
     header = _first(el, "panelHeader")
     content = _first(el, "panelContent")
-    background = _background(content.get("style") if content is not None else None) or _background(
-        el.get("style"))
+    content_style = content.get("style") if content is not None else None
+    background = _background(content_style) or _background(el.get("style"))
     title = _text(header)
     if content is not None and content.getparent() is not None:
         content.getparent().remove(content)

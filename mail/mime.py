@@ -18,18 +18,53 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
-from email.headerregistry import Address, Group
+from email.headerregistry import Address, BaseHeader, Group, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid
 
 from mail.render import RenderedMail
 
 _FORBIDDEN_CHARS = ("\r", "\n", "\x00")
 # Headers build_message writes itself (or must never write); extra_headers may not set them.
-_RESERVED_HEADERS = frozenset({
-    "from", "sender", "reply-to", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version",
-    "content-type", "content-transfer-encoding", "content-disposition", "content-id", "return-path",
-})
+_RESERVED_HEADERS = frozenset(
+    {
+        "from",
+        "sender",
+        "reply-to",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "content-disposition",
+        "content-id",
+        "return-path",
+    }
+)
+
+
+class _CachingHeaderRegistry(HeaderRegistry):
+    """The standard header classes, built once per header name: the stock registry builds a new class
+    for every header it parses, which is most of the cost of assembling a message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+POLICY = default_policy.clone(header_factory=_CachingHeaderRegistry())
 
 
 class HeaderInjectionError(ValueError):
@@ -74,10 +109,18 @@ def _split_type(content_type: str, what: str) -> tuple[str, str]:
     return maintype, subtype
 
 
-def build_message(rendered: RenderedMail, *, from_addr: str, from_name: str, reply_to: str | None,
-                  to: Sequence[str], cc: Sequence[str], attachments: Sequence[Attachment] = (),
-                  message_id_domain: str = "pagemail.local",
-                  extra_headers: Mapping[str, str] = {}) -> EmailMessage:
+def build_message(
+    rendered: RenderedMail,
+    *,
+    from_addr: str,
+    from_name: str,
+    reply_to: str | None,
+    to: Sequence[str],
+    cc: Sequence[str],
+    attachments: Sequence[Attachment] = (),
+    message_id_domain: str = "pagemail.local",
+    extra_headers: Mapping[str, str] = {},
+) -> EmailMessage:
     """Assemble the message. Raises HeaderInjectionError for CR/LF/NUL in any header value and
     ValueError for malformed addresses or content types."""
     if isinstance(to, str) or isinstance(cc, str):
@@ -98,7 +141,7 @@ def build_message(rendered: RenderedMail, *, from_addr: str, from_name: str, rep
             raise HeaderInjectionError(f"header {name} may not be set through extra_headers")
         extras.append((name, value))
 
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = sender
     if to_addresses:
         msg["To"] = to_addresses
@@ -116,11 +159,21 @@ def build_message(rendered: RenderedMail, *, from_addr: str, from_name: str, rep
         msg[name] = value
 
     # Quoted-printable keeps both parts 7-bit clean for any relay, whatever the page's language.
-    msg.set_content(_quoted_printable(rendered.text), maintype="text", subtype="plain", cte="7bit",
-                    params={"charset": "utf-8"})
+    msg.set_content(
+        _quoted_printable(rendered.text),
+        maintype="text",
+        subtype="plain",
+        cte="7bit",
+        params={"charset": "utf-8"},
+    )
     msg.replace_header("Content-Transfer-Encoding", "quoted-printable")
-    msg.add_alternative(_quoted_printable(rendered.html), maintype="text", subtype="html", cte="7bit",
-                        params={"charset": "utf-8"})
+    msg.add_alternative(
+        _quoted_printable(rendered.html),
+        maintype="text",
+        subtype="html",
+        cte="7bit",
+        params={"charset": "utf-8"},
+    )
     msg.get_payload()[1].replace_header("Content-Transfer-Encoding", "quoted-printable")
     if rendered.images:
         html_part = msg.get_payload()[1]
@@ -129,8 +182,14 @@ def build_message(rendered: RenderedMail, *, from_addr: str, from_name: str, rep
             if maintype != "image":
                 raise ValueError("inline parts must be images")
             _check(image.cid, "image Content-ID")
-            html_part.add_related(image.data, maintype=maintype, subtype=subtype, cid=f"<{image.cid}>",
-                                  disposition="inline", filename=_check(image.filename, "image filename"))
+            html_part.add_related(
+                image.data,
+                maintype=maintype,
+                subtype=subtype,
+                cid=f"<{image.cid}>",
+                disposition="inline",
+                filename=_check(image.filename, "image filename"),
+            )
     for attachment in attachments:
         maintype, subtype = _split_type(attachment.content_type, "attachment content type")
         filename = _check(attachment.filename, "attachment filename")

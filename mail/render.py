@@ -44,7 +44,7 @@ def _require_http_url(value: str, name: str) -> None:
 class Layout:
     header_text: str = ""  # admin header text shown above everything
     button_label: str = ""  # "" → localized default ("Open in Confluence" / "In Confluence öffnen")
-    custom_css: str = ""  # admin CSS, already validated elsewhere; appended after base CSS
+    custom_css: str = ""  # admin CSS, validated elsewhere; after base CSS (left out if it loads anything)
     image_mode: Literal["original", "fit", "max_side"] = "fit"  # fit = scale down to mail content width
     image_max_side: int = 1200
     external_images: Literal["link", "drop"] = "link"
@@ -118,8 +118,14 @@ def prepare_page(export_view_html: str, page: PageInfo, layout: Layout) -> Prepa
     return PreparedPage(body_html=body, images=[ImageRef(*image) for image in found])
 
 
-def render_mail(prepared: PreparedPage, page: PageInfo, content: MailContent, layout: Layout, subject: str,
-                image_data: Mapping[str, bytes | None]) -> RenderedMail:
+def render_mail(
+    prepared: PreparedPage,
+    page: PageInfo,
+    content: MailContent,
+    layout: Layout,
+    subject: str,
+    image_data: Mapping[str, bytes | None],
+) -> RenderedMail:
     """The finished HTML (CSS inlined, images by Content-ID) and text parts of the mail.
 
     image_data maps attachment id → bytes fetched by the caller; None (or a missing id, or bytes that
@@ -172,8 +178,14 @@ def localize_labels(root: lxml.html.HtmlElement, strings: MailStrings) -> None:
                 break
 
 
-def embed_images(root: lxml.html.HtmlElement, refs: list[ImageRef], image_data: Mapping[str, bytes | None],
-                 layout: Layout, page_url: str, strings: MailStrings) -> list[InlineImage]:
+def embed_images(
+    root: lxml.html.HtmlElement,
+    refs: list[ImageRef],
+    image_data: Mapping[str, bytes | None],
+    layout: Layout,
+    page_url: str,
+    strings: MailStrings,
+) -> list[InlineImage]:
     """Swap attachment placeholders for scaled CID images (each attachment once); an image without
     usable bytes becomes a link to the page."""
     by_id = {ref.attachment_id: ref for ref in refs}
@@ -184,8 +196,9 @@ def embed_images(root: lxml.html.HtmlElement, refs: list[ImageRef], image_data: 
         if attachment_id is None:
             continue
         if attachment_id not in done:
-            done[attachment_id] = _scaled_part(by_id.get(attachment_id), image_data.get(attachment_id),
-                                               layout, len(parts) + 1)
+            done[attachment_id] = _scaled_part(
+                by_id.get(attachment_id), image_data.get(attachment_id), layout, len(parts) + 1
+            )
             if done[attachment_id] is not None:
                 parts.append(done[attachment_id][0])
         embedded = done[attachment_id]
@@ -215,18 +228,24 @@ def embed_images(root: lxml.html.HtmlElement, refs: list[ImageRef], image_data: 
     return parts
 
 
-def _scaled_part(ref: ImageRef | None, data: bytes | None, layout: Layout,
-                 number: int) -> tuple[InlineImage, ScaledImage] | None:
+def _scaled_part(
+    ref: ImageRef | None, data: bytes | None, layout: Layout, number: int
+) -> tuple[InlineImage, ScaledImage] | None:
     if ref is None or not data:
         return None
     try:
-        scaled = scale_image(bytes(data), mode=layout.image_mode, max_side=layout.image_max_side,
-                             content_width=CONTENT_WIDTH)
+        scaled = scale_image(
+            bytes(data), mode=layout.image_mode, max_side=layout.image_max_side, content_width=CONTENT_WIDTH
+        )
     except ImageError:
         return None
     cid = f"img{number}.{secrets.token_hex(8)}@pagemail"
-    part = InlineImage(cid=cid, content_type=scaled.content_type, data=scaled.data,
-                       filename=_image_filename(ref.filename, scaled.content_type, number))
+    part = InlineImage(
+        cid=cid,
+        content_type=scaled.content_type,
+        data=scaled.data,
+        filename=_image_filename(ref.filename, scaled.content_type, number),
+    )
     return part, scaled
 
 

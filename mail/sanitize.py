@@ -18,24 +18,115 @@ from lxml import etree
 from mail.strings import LABEL_CLASS_PREFIX, LABEL_KEYS
 
 # Removed together with everything inside them before any other processing.
-REMOVE_WITH_CONTENT = frozenset({
-    "script", "style", "noscript", "template", "link", "meta", "title", "head", "base",
-    "form", "input", "button", "select", "textarea", "option", "optgroup", "datalist", "output",
-    "svg", "math", "canvas", "map", "frameset", "noframes", "noembed", "param", "source", "track",
-    "dialog", "xmp", "plaintext", "portal", "slot",
-})
+REMOVE_WITH_CONTENT = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "link",
+        "meta",
+        "title",
+        "head",
+        "base",
+        "form",
+        "input",
+        "button",
+        "select",
+        "textarea",
+        "option",
+        "optgroup",
+        "datalist",
+        "output",
+        "svg",
+        "math",
+        "canvas",
+        "map",
+        "frameset",
+        "noframes",
+        "noembed",
+        "param",
+        "source",
+        "track",
+        "dialog",
+        "xmp",
+        "plaintext",
+        "portal",
+        "slot",
+    }
+)
 
-ALLOWED_TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dfn", "div", "dl",
-    "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol",
-    "p", "pre", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "table", "tbody",
-    "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul", "var",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "dd",
+        "del",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "tt",
+        "u",
+        "ul",
+        "var",
+    }
+)
 
 # nh3 drops these with their content as a backstop (they never reach it from prepare_page).
-CLEAN_CONTENT_TAGS = frozenset(REMOVE_WITH_CONTENT | {
-    "iframe", "frame", "object", "embed", "applet", "video", "audio", "picture",
-})
+CLEAN_CONTENT_TAGS = frozenset(
+    REMOVE_WITH_CONTENT
+    | {
+        "iframe",
+        "frame",
+        "object",
+        "embed",
+        "applet",
+        "video",
+        "audio",
+        "picture",
+    }
+)
 
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "*": {"title", "lang", "dir", "style", "align"},
@@ -51,22 +142,55 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 
 # Only properties that change how text looks; nothing that loads or positions anything.
-ALLOWED_STYLE_PROPERTIES = frozenset({
-    "color", "background-color", "text-align", "text-decoration", "font-weight", "font-style",
-    "vertical-align", "margin-left", "padding-left", "list-style-type", "white-space",
-})
+ALLOWED_STYLE_PROPERTIES = frozenset(
+    {
+        "color",
+        "background-color",
+        "text-align",
+        "text-decoration",
+        "font-weight",
+        "font-style",
+        "vertical-align",
+        "margin-left",
+        "padding-left",
+        "list-style-type",
+        "white-space",
+    }
+)
 
 # Classes written by macros.py (styled by templates/mail/base.css); confluenceTable is kept so that
 # an admin's custom CSS can address tables (and their cells through it).
-MAIL_CLASSES = frozenset({
-    "confluenceTable",
-    "pm-panel", "pm-panel-label", "pm-code", "pm-code-title", "pm-expand", "pm-expand-title",
-    "pm-status", "pm-tasks", "pm-task-done", "pm-mention", "pm-jira", "pm-embed", "pm-image-link",
-    "pm-cell-info", "pm-cell-note", "pm-cell-warning", "pm-cell-tip", "pm-cell-success", "pm-cell-error",
-    "pm-cell-plain",
-    "pm-status-grey", "pm-status-green", "pm-status-red", "pm-status-yellow", "pm-status-blue",
-    "pm-status-purple",
-}) | {LABEL_CLASS_PREFIX + key for key in LABEL_KEYS}
+MAIL_CLASSES = frozenset(
+    {
+        "confluenceTable",
+        "pm-panel",
+        "pm-panel-label",
+        "pm-code",
+        "pm-code-title",
+        "pm-expand",
+        "pm-expand-title",
+        "pm-status",
+        "pm-tasks",
+        "pm-task-done",
+        "pm-mention",
+        "pm-jira",
+        "pm-embed",
+        "pm-image-link",
+        "pm-cell-info",
+        "pm-cell-note",
+        "pm-cell-warning",
+        "pm-cell-tip",
+        "pm-cell-success",
+        "pm-cell-error",
+        "pm-cell-plain",
+        "pm-status-grey",
+        "pm-status-green",
+        "pm-status-red",
+        "pm-status-yellow",
+        "pm-status-blue",
+        "pm-status-purple",
+    }
+) | {LABEL_CLASS_PREFIX + key for key in LABEL_KEYS}
 
 URL_SCHEMES = frozenset({"http", "https", "mailto", "cid"})
 
@@ -86,8 +210,10 @@ _CLEANER = nh3.Cleaner(
 
 # C0 controls other than tab/newline/CR cannot appear in HTML text and make lxml refuse the input.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_DANGEROUS_STYLE = re.compile(r"url\s*\(|expression|@import|\\|javascript:|behaviou?r\s*:|-moz-binding",
-                              re.IGNORECASE)
+_DANGEROUS_STYLE = re.compile(
+    r"url\s*\(|expression|@import|\\|javascript:|behaviou?r\s*:|-moz-binding",
+    re.IGNORECASE,
+)
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
 _URL_INVISIBLES = re.compile(r"[\x00-\x20\x7f]+")
 
@@ -95,9 +221,14 @@ _URL_INVISIBLES = re.compile(r"[\x00-\x20\x7f]+")
 # lxml.html's parser picks each element's Python class in Python (form/input/label classes); one
 # class for all, chosen in C, makes every tree walk here several milliseconds faster on big pages.
 _PARSER = etree.HTMLParser(remove_blank_text=False)
-_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
-    element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
-    entity=lxml.html.HtmlEntity))
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
 
 
 def parse_fragment(html: str) -> lxml.html.HtmlElement:
@@ -122,7 +253,7 @@ def inner_html(root: lxml.html.HtmlElement) -> str:
     if root.tag != "div" or len(root.attrib):
         raise ValueError("inner_html expects the bare <div> holder made by parse_fragment")
     html = etree.tostring(root, encoding="unicode", method="html", with_tail=False)
-    return html[len("<div>"):-len("</div>")]
+    return html[len("<div>") : -len("</div>")]
 
 
 def sanitize_fragment(html: str) -> str:
@@ -148,8 +279,8 @@ def remove_unsafe(root: lxml.html.HtmlElement) -> None:
             continue
         value = el.get("class")
         hidden = value is not None and "hidden" in value and "hidden" in value.split()
-        if hidden or el.get("hidden") is not None or (
-                el.get("aria-hidden") == "true" and not (el.text or len(el))):
+        empty_decoration = el.get("aria-hidden") == "true" and not (el.text or len(el))
+        if hidden or el.get("hidden") is not None or empty_decoration:
             drop_element(el)
             continue
         style = el.get("style")
@@ -251,22 +382,21 @@ def attachment_cid(attachment_id: str) -> str:
 def attachment_id_from_src(src: str) -> str | None:
     if not src.startswith(ATTACHMENT_CID_PREFIX):
         return None
-    return unquote(src[len(ATTACHMENT_CID_PREFIX):])
+    return unquote(src[len(ATTACHMENT_CID_PREFIX) :])
 
 
 # Images served by Confluence itself (other than attachments we embed) need the viewer's session or
 # carry a short-lived access token in their URL: they are never sent, the reader gets a link instead.
 _ATLASSIAN_HOST_SUFFIXES = (".atlassian.net", ".atlassian.com", ".atl-paas.net", ".jira.com")
-_TOKEN_PARAMS = re.compile(r"(?:^|&)(?:token|jwt|access_token|signature|sig|x-amz-signature)=",
-                           re.IGNORECASE)
+_TOKEN_PARAMS = re.compile(r"(?:^|&)(?:token|jwt|access_token|signature|sig|x-amz-signature)=", re.IGNORECASE)
 
 
 def _is_confluence_hosted(src: str, base_url: str) -> bool:
     parts = urlsplit(src)
     host = (parts.hostname or "").lower()
     tenant = (urlsplit(base_url).hostname or "").lower()
-    return (host == tenant or host.endswith(_ATLASSIAN_HOST_SUFFIXES)
-            or bool(_TOKEN_PARAMS.search(parts.query)))
+    carries_token = bool(_TOKEN_PARAMS.search(parts.query))
+    return host == tenant or host.endswith(_ATLASSIAN_HOST_SUFFIXES) or carries_token
 
 
 def _scheme(url: str) -> str:
@@ -276,8 +406,9 @@ def _scheme(url: str) -> str:
         return ""
 
 
-def apply_image_policy(root: lxml.html.HtmlElement, external_images: Literal["link", "drop"],
-                       page_url: str, base_url: str) -> list[AttachmentImage]:
+def apply_image_policy(
+    root: lxml.html.HtmlElement, external_images: Literal["link", "drop"], page_url: str, base_url: str
+) -> list[AttachmentImage]:
     """Attachment images get a placeholder src and are listed (each attachment once, in page order);
     other Confluence-hosted images become a link to the page; external http(s) images stay remote or
     go, per layout; relative, data: and anything else go."""

@@ -29,11 +29,6 @@ class MailStrings:
 # Elements carrying this class prefix + a label key get their text from MailStrings.labels.
 LABEL_CLASS_PREFIX = "pm-k-"
 
-LABEL_KEYS = (
-    "info", "note", "warning", "tip", "success", "error",
-    "embed", "media", "attachments", "pagetree", "image",
-)
-
 ENGLISH = MailStrings(
     lang="en",
     sent_you_a_page="{sender} sent you a page",
@@ -41,20 +36,24 @@ ENGLISH = MailStrings(
     open_in_confluence="Open in Confluence",
     footer="Sent with pagemail from Confluence",
     image_word="image",
-    labels=MappingProxyType({
-        "info": "Info",
-        "note": "Note",
-        "warning": "Warning",
-        "tip": "Tip",
-        "success": "Success",
-        "error": "Error",
-        "embed": "Open this embedded content in Confluence",
-        "media": "Open this media in Confluence",
-        "attachments": "View the attachments in Confluence",
-        "pagetree": "View the page tree in Confluence",
-        "image": "Image",
-    }),
+    labels=MappingProxyType(
+        {
+            "info": "Info",
+            "note": "Note",
+            "warning": "Warning",
+            "tip": "Tip",
+            "success": "Success",
+            "error": "Error",
+            "embed": "Open this embedded content in Confluence",
+            "media": "Open this media in Confluence",
+            "attachments": "View the attachments in Confluence",
+            "pagetree": "View the page tree in Confluence",
+            "image": "Image",
+        }
+    ),
 )
+
+LABEL_KEYS = tuple(ENGLISH.labels)
 
 GERMAN = MailStrings(
     lang="de",
@@ -63,19 +62,21 @@ GERMAN = MailStrings(
     open_in_confluence="In Confluence öffnen",
     footer="Gesendet mit pagemail aus Confluence",
     image_word="Bild",
-    labels=MappingProxyType({
-        "info": "Info",
-        "note": "Hinweis",
-        "warning": "Warnung",
-        "tip": "Tipp",
-        "success": "Erfolg",
-        "error": "Fehler",
-        "embed": "Diesen eingebetteten Inhalt in Confluence öffnen",
-        "media": "Dieses Medium in Confluence öffnen",
-        "attachments": "Die Anhänge in Confluence ansehen",
-        "pagetree": "Den Seitenbaum in Confluence ansehen",
-        "image": "Bild",
-    }),
+    labels=MappingProxyType(
+        {
+            "info": "Info",
+            "note": "Hinweis",
+            "warning": "Warnung",
+            "tip": "Tipp",
+            "success": "Erfolg",
+            "error": "Fehler",
+            "embed": "Diesen eingebetteten Inhalt in Confluence öffnen",
+            "media": "Dieses Medium in Confluence öffnen",
+            "attachments": "Die Anhänge in Confluence ansehen",
+            "pagetree": "Den Seitenbaum in Confluence ansehen",
+            "image": "Bild",
+        }
+    ),
 )
 
 

@@ -3,6 +3,7 @@ benchmark all use exactly the same markup."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,16 +31,39 @@ def text_with_breaks(text: str) -> Markup:
     return Markup("<br>\n").join(escape(line) for line in lines)
 
 
+# Anything in CSS that can make a mail client load something or run something.
+_CSS_THAT_LOADS = re.compile(
+    r"url\s*\(|@import|expression\s*\(|image-set\s*\(|\\|javascript:|behavior\s*:", re.IGNORECASE
+)
+
+
+def usable_custom_css(css: str) -> bool:
+    """The admin's CSS is validated when it is saved; should CSS that loads anything reach a mail all
+    the same, it is left out entirely rather than sent (the page still goes out, in the base style)."""
+    return bool(css.strip()) and not _CSS_THAT_LOADS.search(css)
+
+
 def style_block(css: str) -> Markup:
     """CSS for a <style> element: "</" is escaped (\\/ is "/" in CSS) so it cannot end the element."""
     return Markup(css.replace("</", "<\\/"))  # noqa: S704 - CSS text, made inert for the HTML parser
 
 
-def render_page_html(*, lang: str, title: str, preheader: str, header_text: str, intro: str,
-                     message: str, page_url: str, content_html: str, button_label: str, footer: str,
-                     custom_css: str = "") -> str:
+def render_page_html(
+    *,
+    lang: str,
+    title: str,
+    preheader: str,
+    header_text: str,
+    intro: str,
+    message: str,
+    page_url: str,
+    content_html: str,
+    button_label: str,
+    footer: str,
+    custom_css: str = "",
+) -> str:
     """The full HTML document, before CSS inlining. content_html must already be sanitised."""
-    css = base_css() + ("\n/* custom */\n" + custom_css if custom_css.strip() else "")
+    css = base_css() + ("\n/* custom */\n" + custom_css if usable_custom_css(custom_css) else "")
     return _ENV.get_template("page.html").render(
         lang=lang,
         title=title,

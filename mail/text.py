@@ -6,7 +6,6 @@ images "[image: alt]", code blocks stay verbatim; paragraphs are wrapped at 76 c
 
 from __future__ import annotations
 
-import re
 import textwrap
 
 import lxml.html
@@ -15,13 +14,46 @@ WIDTH = 76
 # Deeper than this, an element is flattened to its text (keeps recursion bounded on hostile input).
 MAX_DEPTH = 120
 
-_BLOCK_TAGS = frozenset({
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "thead", "tbody", "tfoot",
-    "tr", "pre", "blockquote", "hr", "dl", "dt", "dd", "caption", "center", "section", "article",
-    "header", "footer", "aside", "nav", "figure", "figcaption", "details", "summary", "address",
-})
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "pre",
+        "blockquote",
+        "hr",
+        "dl",
+        "dt",
+        "dd",
+        "caption",
+        "center",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "aside",
+        "nav",
+        "figure",
+        "figcaption",
+        "details",
+        "summary",
+        "address",
+    }
+)
 _LIST_TAGS = frozenset({"ul", "ol"})
-_BLANK_RUNS = re.compile(r"\n{3,}")
 # Inline text keeps its source whitespace until a paragraph is finished; <br> is marked with NUL,
 # which cannot occur in the text (parse_fragment removes control characters).
 _BREAK = "\x00"
@@ -68,7 +100,7 @@ class _Renderer:
                 flush()
                 add_block(self.block(child, tag, width, depth + 1))
             elif tag:
-                inline.append(self.inline(child, depth + 1))
+                self.collect(child, inline, depth + 1)
             if child.tail:
                 inline.append(child.tail)
         flush()
@@ -127,8 +159,8 @@ class _Renderer:
                 number += 1
                 lines.extend(self.item_lines(child, marker, width, depth + 1))
             elif child_tag in _LIST_TAGS:  # Confluence nests task lists directly in lists
-                lines.extend("  " + line if line else "" for line in self.block(
-                    child, child_tag, width - 2, depth + 1))
+                nested = self.block(child, child_tag, width - 2, depth + 1)
+                lines.extend("  " + line if line else "" for line in nested)
         return lines
 
     def item_lines(self, el: lxml.html.HtmlElement, marker: str, width: int, depth: int) -> list[str]:
@@ -149,8 +181,7 @@ class _Renderer:
             elif tag in ("thead", "tbody", "tfoot"):
                 lines.extend(self.table_lines(child, depth + 1))
             elif tag == "tr":
-                cells = [_collapse(self.inline(cell, depth + 1)) for cell in child
-                         if cell.tag in ("td", "th")]
+                cells = [_collapse(self.inline(cell, depth + 1)) for cell in child.iterchildren("td", "th")]
                 if any(cells):
                     lines.append(" | ".join(cells))
             elif tag in ("td", "th"):
@@ -159,31 +190,41 @@ class _Renderer:
                     lines.append(text)
         return lines
 
-    # -- inline: returns raw text (whitespace collapsed later), _BREAK for <br> ----------------------
+    # -- inline: raw text (whitespace collapsed later), _BREAK for <br> -----------------------------
     def inline(self, el: lxml.html.HtmlElement, depth: int) -> str:
+        parts: list[str] = []
+        self.collect(el, parts, depth)
+        return "".join(parts)
+
+    def collect(self, el: lxml.html.HtmlElement, parts: list[str], depth: int) -> None:
+        """Append the text of el's content (not its tail) to parts."""
         tag = el.tag
         if tag == "br":
-            return _BREAK
-        if tag == "img":
+            parts.append(_BREAK)
+        elif tag == "img":
             alt = _collapse(el.get("alt") or "")
-            return f"[{self.image_word}: {alt}]" if alt else f"[{self.image_word}]"
-        if not len(el):  # the common case: just text
-            content = el.text or ""
+            parts.append(f"[{self.image_word}: {alt}]" if alt else f"[{self.image_word}]")
+        elif tag == "a":
+            content: list[str] = []
+            self.collect_children(el, content, depth)
+            parts.append(self.link("".join(content), el.get("href")))
         elif depth > MAX_DEPTH:
-            content = " " + el.text_content() + " "
+            parts.append(f" {el.text_content()} ")
+        elif tag in _BLOCK_TAGS:  # a block inside running text: keep words apart
+            parts.append(" ")
+            self.collect_children(el, parts, depth)
+            parts.append(" ")
         else:
-            parts: list[str] = [el.text] if el.text else []
-            for child in el:
-                child_tag = child.tag
-                if isinstance(child_tag, str):
-                    piece = self.inline(child, depth + 1)
-                    parts.append(f" {piece} " if child_tag in _BLOCK_TAGS else piece)
-                if child.tail:
-                    parts.append(child.tail)
-            content = "".join(parts)
-        if tag == "a":
-            return self.link(content, el.get("href"))
-        return content
+            self.collect_children(el, parts, depth)
+
+    def collect_children(self, el: lxml.html.HtmlElement, parts: list[str], depth: int) -> None:
+        if el.text:
+            parts.append(el.text)
+        for child in el:
+            if isinstance(child.tag, str):
+                self.collect(child, parts, depth + 1)
+            if child.tail:
+                parts.append(child.tail)
 
     def link(self, content: str, href: str | None) -> str:
         label = _collapse(content)
@@ -197,8 +238,8 @@ class _Renderer:
 
 
 def _single_cell(table: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    rows = [row for section in (table, *table.iterchildren("thead", "tbody", "tfoot"))
-            for row in section.iterchildren("tr")]
+    sections = (table, *table.iterchildren("thead", "tbody", "tfoot"))
+    rows = [row for section in sections for row in section.iterchildren("tr")]
     if len(rows) != 1:
         return None
     cells = list(rows[0].iterchildren("td", "th"))
@@ -214,14 +255,29 @@ def _start(el: lxml.html.HtmlElement) -> int:
 
 def element_to_text(root: lxml.html.HtmlElement, *, image_word: str = "image") -> str:
     """Plain text of everything under root (root's own tag is a container and not rendered)."""
-    lines = _Renderer(image_word).children(root, WIDTH, 0)
-    text = "\n".join(line.rstrip() for line in lines)
-    return _BLANK_RUNS.sub("\n\n", text).strip("\n")
+    out: list[str] = []
+    for line in _Renderer(image_word).children(root, WIDTH, 0):
+        line = line.rstrip()
+        if line or (out and out[-1]):  # at most one blank line in a row, none at the start
+            out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
 
 
-def compose_text(*, header_text: str, intro: str, message: str, title: str, page_url: str,
-                 body_text: str, button_label: str, footer: str) -> str:
+def compose_text(
+    *,
+    header_text: str,
+    intro: str,
+    message: str,
+    title: str,
+    page_url: str,
+    body_text: str,
+    button_label: str,
+    footer: str,
+) -> str:
     """The whole text/plain part: the same parts, in the same order, as the HTML template."""
+
     def paragraph(text: str) -> str:
         # Plain text written by people: keep their line breaks, wrap only over-long lines.
         out: list[str] = []

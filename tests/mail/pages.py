@@ -51,8 +51,14 @@ def body_of(name: str) -> str:
     return (main.text or "") + "".join(lxml.html.tostring(child, encoding="unicode") for child in main)
 
 
-def image_bytes(width: int = 800, height: int = 600, fmt: str = "PNG", mode: str = "RGB",
-                colour: tuple[int, ...] = (30, 120, 200), **save: object) -> bytes:
+def image_bytes(
+    width: int = 800,
+    height: int = 600,
+    fmt: str = "PNG",
+    mode: str = "RGB",
+    colour: tuple[int, ...] = (30, 120, 200),
+    **save: object,
+) -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, (width, height), colour).save(buffer, format=fmt, **save)
     return buffer.getvalue()
@@ -63,11 +69,46 @@ def images_for(prepared: PreparedPage, width: int = 900, height: int = 500) -> d
 
 
 SAFE_SCHEMES = {"http", "https", "mailto", "cid"}
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "background", "poster", "srcset", "cite",
-                  "longdesc", "data", "xlink:href", "codebase", "manifest", "ping", "lowsrc", "dynsrc"}
-FORBIDDEN_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "input",
-                  "button", "textarea", "select", "svg", "math", "video", "audio", "base", "link", "noscript",
-                  "template"}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "background",
+    "poster",
+    "srcset",
+    "cite",
+    "longdesc",
+    "data",
+    "xlink:href",
+    "codebase",
+    "manifest",
+    "ping",
+    "lowsrc",
+    "dynsrc",
+}
+FORBIDDEN_TAGS = {
+    "script",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "form",
+    "input",
+    "button",
+    "textarea",
+    "select",
+    "svg",
+    "math",
+    "video",
+    "audio",
+    "base",
+    "link",
+    "noscript",
+    "template",
+}
 
 
 def assert_safe_html(html: str) -> None:

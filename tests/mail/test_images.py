@@ -138,14 +138,15 @@ def test_small_gif_passes_through_and_big_gif_becomes_first_frame_png() -> None:
 def test_webp_and_cmyk_become_mail_safe_jpeg() -> None:
     webp = scale_image(image_bytes(1000, 500, "WEBP"), mode="fit", max_side=1200)
     assert webp.content_type == "image/jpeg" and open_image(webp.data).size == (640, 320)
-    cmyk = scale_image(image_bytes(800, 400, "JPEG", mode="CMYK", colour=(0, 100, 200, 0)), mode="fit",
-                       max_side=1200)
+    cmyk_jpeg = image_bytes(800, 400, "JPEG", mode="CMYK", colour=(0, 100, 200, 0))
+    cmyk = scale_image(cmyk_jpeg, mode="fit", max_side=1200)
     out = open_image(cmyk.data)
     assert cmyk.content_type == "image/jpeg" and out.mode == "RGB" and out.size == (640, 320)
 
 
-@pytest.mark.parametrize(("width", "height"), [(8000, 8000), (30000, 30000)],
-                         ids=["over-our-limit", "over-pillow-limit"])
+@pytest.mark.parametrize(
+    ("width", "height"), [(8000, 8000), (30000, 30000)], ids=["over-our-limit", "over-pillow-limit"]
+)
 def test_decompression_bomb_is_refused(width: int, height: int) -> None:
     data = bomb_png(width, height)
     assert len(data) < 2_000_000
@@ -175,3 +176,14 @@ def test_bad_arguments_are_clear_errors() -> None:
         scale_image(image_bytes(10, 10), mode="huge", max_side=1200)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="positive"):
         scale_image(image_bytes(10, 10), mode="max_side", max_side=0)
+
+
+def test_png_metadata_after_the_image_data_is_found_and_stripped() -> None:
+    clean = image_bytes(300, 200, "PNG")
+    assert clean.endswith(png_chunk(b"IEND", b""))
+    late_text = png_chunk(b"tEXt", b"Comment\x00secret-late-comment")
+    data = clean[: -len(png_chunk(b"IEND", b""))] + late_text + png_chunk(b"IEND", b"")
+    scaled = scale_image(data, mode="fit", max_side=1200)
+    assert b"secret-late-comment" not in scaled.data
+    assert open_image(scaled.data).size == (300, 200)
+    assert scale_image(clean, mode="fit", max_side=1200).data == clean  # nothing to strip: untouched

@@ -13,8 +13,8 @@ from tests.mail.pages import PAGE, body_of, content_cell, images_for
 
 def render(body: str, locale: str = "en") -> RenderedMail:
     prepared = prepare_page(body, PAGE, Layout())
-    return render_mail(prepared, PAGE, MailContent("Ann Example", locale=locale), Layout(), "s",
-                       images_for(prepared))
+    content = MailContent("Ann Example", locale=locale)
+    return render_mail(prepared, PAGE, content, Layout(), "s", images_for(prepared))
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,8 @@ def test_status_lozenge_is_a_coloured_uppercase_span(usability: RenderedMail) ->
 def test_task_lists_get_checkboxes(usability: RenderedMail) -> None:
     source = body_of("Usability-Testing_-PHI_-Sep_1237385238.html")
     tasks = lxml.html.fragment_fromstring(source, create_parent="div").xpath(
-        '//ul[contains(@class, "inline-task-list")]/li')
+        '//ul[contains(@class, "inline-task-list")]/li'
+    )
     done = sum(1 for li in tasks if "checked" in (li.get("class") or ""))
     assert done and len(tasks) - done
     cell = content_cell(usability.html)
@@ -106,8 +107,14 @@ def test_layouts_are_flattened_with_all_content() -> None:
     mail = render(body_of("98487_overview.view.html"))
     cell = content_cell(mail.html)
     text = cell.text_content()
-    for expected in ("Say hello to your colleagues", "Recent pages that I've worked on", "Recently Updated",
-                     "Blog Posts", "Get in touch", "End with a bang!"):
+    for expected in (
+        "Say hello to your colleagues",
+        "Recent pages that I've worked on",
+        "Recently Updated",
+        "Blog Posts",
+        "Get in touch",
+        "End with a bang!",
+    ):
         assert expected in text
     assert "columnLayout" not in mail.html and "innerCell" not in mail.html
     # Relative links in the layout resolve against the tenant's base URL.
@@ -125,8 +132,10 @@ def test_toc_links_point_at_the_page() -> None:
 
 
 def test_all_content_links_are_absolute(feedback: RenderedMail) -> None:
-    for name in ("Supply-Chain-Project-Page_1116635137.html",
-                 "Converting-Interactions-To-VR_1514799182.html"):
+    for name in (
+        "Supply-Chain-Project-Page_1116635137.html",
+        "Converting-Interactions-To-VR_1514799182.html",
+    ):
         mail = render(body_of(name))
         for a in content_cell(mail.html).iter("a"):
             href = a.get("href")
@@ -165,9 +174,11 @@ def test_jira_macros_become_links_with_status(feedback: RenderedMail) -> None:
 def test_leftover_storage_markup_is_removed_but_its_text_kept() -> None:
     source = body_of("Converting-Interactions-To-VR_1514799182.html")
     assert "<ac:inline-comment-marker" in source
-    mail = render(source + '<p><ac:structured-macro ac:name="x"><ac:parameter ac:name="p">param-value'
-                  '</ac:parameter><ac:rich-text-body>body text kept</ac:rich-text-body></ac:structured-macro>'
-                  '<ri:page ri:content-title="Other"/> <ac:emoticon ac:name="tick"/> done</p>')
+    mail = render(
+        source + '<p><ac:structured-macro ac:name="x"><ac:parameter ac:name="p">param-value'
+        "</ac:parameter><ac:rich-text-body>body text kept</ac:rich-text-body></ac:structured-macro>"
+        '<ri:page ri:content-title="Other"/> <ac:emoticon ac:name="tick"/> done</p>'
+    )
     assert "ac:" not in mail.html and "ri:" not in mail.html
     text = " ".join(mail.text.split())
     assert "found in another document" in text and "body text kept" in text
@@ -176,8 +187,11 @@ def test_leftover_storage_markup_is_removed_but_its_text_kept() -> None:
 
 
 def test_embeds_become_a_link_to_the_page() -> None:
-    mail = render('<p>Before</p><iframe src="https://www.youtube.com/embed/x"></iframe><p>Middle</p>'
-                  '<video src="https://example.com/v.mp4"></video><p>After</p>', locale="de")
+    mail = render(
+        '<p>Before</p><iframe src="https://www.youtube.com/embed/x"></iframe><p>Middle</p>'
+        '<video src="https://example.com/v.mp4"></video><p>After</p>',
+        locale="de",
+    )
     links = [(a.text, a.get("href")) for a in content_cell(mail.html).iter("a")]
     assert ("Diesen eingebetteten Inhalt in Confluence öffnen", PAGE.web_url) in links
     assert ("Dieses Medium in Confluence öffnen", PAGE.web_url) in links
@@ -205,6 +219,6 @@ def test_tables_keep_their_grid(usability: RenderedMail) -> None:
 
 
 def test_code_keeps_line_breaks_written_as_br() -> None:
-    mail = render('<pre>first line<br>second line<br/>third</pre>')
+    mail = render("<pre>first line<br>second line<br/>third</pre>")
     (pre,) = content_cell(mail.html).iter("pre")
     assert pre.text_content() == "first line\nsecond line\nthird"

@@ -15,23 +15,40 @@ from mail.render import InlineImage, Layout, MailContent, RenderedMail, prepare_
 from sandbox.mailcatcher import MailCatcher
 from tests.mail.pages import PAGE, body_of, images_for
 
-PNG_1PX = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                        "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a0c6c8f30000000049454e44ae426082")
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a0c6c8f30000000049454e44ae426082"
+)
 
 
 def rendered_mail(images: int = 2, subject: str = "Über die Seite: Plan") -> RenderedMail:
-    found = [InlineImage(cid=f"img{n}.abc@pagemail", content_type="image/png", data=PNG_1PX,
-                         filename=f"bild-{n}.png") for n in range(images)]
+    found = [
+        InlineImage(
+            cid=f"img{n}.abc@pagemail",
+            content_type="image/png",
+            data=PNG_1PX,
+            filename=f"bild-{n}.png",
+        )
+        for n in range(images)
+    ]
     refs = "".join(f'<img src="cid:{image.cid}" alt="x">' for image in found)
-    return RenderedMail(subject=subject, html=f"<html><body><p>Grüße</p>{refs}</body></html>",
-                        text="Grüße, plain text\n", images=found)
+    return RenderedMail(
+        subject=subject,
+        html=f"<html><body><p>Grüße</p>{refs}</body></html>",
+        text="Grüße, plain text\n",
+        images=found,
+    )
 
 
 def build(rendered: RenderedMail | None = None, **overrides: object) -> EmailMessage:
     kwargs: dict[str, object] = {
-        "from_addr": "pagemail@example.com", "from_name": "Jürgen Müller via pagemail",
-        "reply_to": "juergen@example.com", "to": ["bob@example.com", "Ann@Example.org"],
-        "cc": ["carol@example.com"], "attachments": (), "message_id_domain": "mail.example.com",
+        "from_addr": "pagemail@example.com",
+        "from_name": "Jürgen Müller via pagemail",
+        "reply_to": "juergen@example.com",
+        "to": ["bob@example.com", "Ann@Example.org"],
+        "cc": ["carol@example.com"],
+        "attachments": (),
+        "message_id_domain": "mail.example.com",
     }
     kwargs.update(overrides)
     return build_message(rendered or rendered_mail(), **kwargs)  # type: ignore[arg-type]
@@ -48,12 +65,16 @@ def structure(part: EmailMessage) -> object:
 
 
 def test_full_structure_with_images_and_attachments() -> None:
-    attachments = [Attachment("Bericht Ü 2024.pdf", "application/pdf", b"%PDF-1.4 fake"),
-                   Attachment("data.csv", "text/csv", "a;b\n1;ä\n".encode("latin-1"))]
+    attachments = [
+        Attachment("Bericht Ü 2024.pdf", "application/pdf", b"%PDF-1.4 fake"),
+        Attachment("data.csv", "text/csv", "a;b\n1;ä\n".encode("latin-1")),
+    ]
     parsed = reparse(build(attachments=attachments))
     related = ("multipart/related", ["text/html", "image/png", "image/png"])
-    assert structure(parsed) == ("multipart/mixed", [
-        ("multipart/alternative", ["text/plain", related]), "application/pdf", "text/csv"])
+    assert structure(parsed) == (
+        "multipart/mixed",
+        [("multipart/alternative", ["text/plain", related]), "application/pdf", "text/csv"],
+    )
     # Attachments travel as the caller's exact bytes (base64), text ones included.
     files = [(part.get_filename(), part.get_payload(decode=True)) for part in parsed.iter_attachments()]
     assert files == [("Bericht Ü 2024.pdf", b"%PDF-1.4 fake"), ("data.csv", "a;b\n1;ä\n".encode("latin-1"))]
@@ -69,8 +90,8 @@ def test_full_structure_with_images_and_attachments() -> None:
 def test_no_mixed_wrapper_without_attachments_and_no_related_without_images() -> None:
     related = ("multipart/related", ["text/html", "image/png", "image/png"])
     assert structure(reparse(build())) == ("multipart/alternative", ["text/plain", related])
-    assert structure(reparse(build(rendered_mail(images=0)))) == (
-        "multipart/alternative", ["text/plain", "text/html"])
+    without_images = reparse(build(rendered_mail(images=0)))
+    assert structure(without_images) == ("multipart/alternative", ["text/plain", "text/html"])
 
 
 def test_headers() -> None:
@@ -120,8 +141,19 @@ def test_extra_headers_are_written_but_may_not_replace_ours() -> None:
         {"attachments": [Attachment("a.pdf", "application/pdf\r\nX-Evil: 1", b"x")]},
         {"message_id_domain": "example.com\r\nBcc: victim@example.com"},
     ],
-    ids=["subject", "from-name", "from-addr", "reply-to", "to", "cc-nul", "extra-value", "extra-name",
-         "attachment-name", "attachment-type", "message-id-domain"],
+    ids=[
+        "subject",
+        "from-name",
+        "from-addr",
+        "reply-to",
+        "to",
+        "cc-nul",
+        "extra-value",
+        "extra-name",
+        "attachment-name",
+        "attachment-type",
+        "message-id-domain",
+    ],
 )
 def test_header_injection_is_refused(overrides: dict[str, object]) -> None:
     rendered = None
@@ -147,11 +179,23 @@ def test_bad_content_types_are_refused() -> None:
 
 def test_a_rendered_fixture_crosses_a_real_smtp_server() -> None:
     prepared = prepare_page(body_of("Usability-Testing_-PHI_-Sep_1237385238.html"), PAGE, Layout())
-    rendered = render_mail(prepared, PAGE, MailContent("Jürgen Müller", "Bitte lesen", "de"), Layout(),
-                           "Seite: Usability Testing", images_for(prepared))
-    message = build_message(rendered, from_addr="pagemail@example.com", from_name="Jürgen via pagemail",
-                            reply_to="juergen@example.com", to=["bob@example.com"], cc=[],
-                            attachments=[Attachment("notes.txt", "text/plain", "Notiz: ä\n".encode())])
+    rendered = render_mail(
+        prepared,
+        PAGE,
+        MailContent("Jürgen Müller", "Bitte lesen", "de"),
+        Layout(),
+        "Seite: Usability Testing",
+        images_for(prepared),
+    )
+    message = build_message(
+        rendered,
+        from_addr="pagemail@example.com",
+        from_name="Jürgen via pagemail",
+        reply_to="juergen@example.com",
+        to=["bob@example.com"],
+        cc=[],
+        attachments=[Attachment("notes.txt", "text/plain", "Notiz: ä\n".encode())],
+    )
     with MailCatcher() as catcher:
         with smtplib.SMTP("127.0.0.1", catcher.port, timeout=30) as smtp:
             smtp.send_message(message, to_addrs=["bob@example.com", "hidden@example.com"])

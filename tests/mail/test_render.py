@@ -21,6 +21,7 @@ from mail.render import (
     prepare_page,
     render_mail,
 )
+from mail.strings import ENGLISH, GERMAN
 from tests.mail.pages import (
     GMAIL_CLIP_BYTES,
     HUGE_PAGE,
@@ -43,8 +44,14 @@ def cids_in(html: str) -> set[str]:
 @pytest.mark.parametrize("name", ALL_PAGES)
 def test_every_fixture_renders_safely_with_consistent_images(name: str) -> None:
     prepared = prepare_page(body_of(name), PAGE, Layout())
-    rendered = render_mail(prepared, PAGE, MailContent("Ann Example", "Have a look"), Layout(),
-                           "Fwd: a page", images_for(prepared))
+    rendered = render_mail(
+        prepared,
+        PAGE,
+        MailContent("Ann Example", "Have a look"),
+        Layout(),
+        "Fwd: a page",
+        images_for(prepared),
+    )
     assert_safe_html(rendered.html)
     assert "cid:pagemail-attachment." not in rendered.html  # every placeholder was resolved
     # Every cid: in the HTML has a part and every part is referenced.
@@ -52,8 +59,14 @@ def test_every_fixture_renders_safely_with_consistent_images(name: str) -> None:
     assert len(rendered.images) == len(prepared.images)
     assert len({image.cid for image in rendered.images}) == len(rendered.images)
     assert "Have a look" in rendered.text and "Open in Confluence" in rendered.text
-    message = build_message(rendered, from_addr="pagemail@example.com", from_name="pagemail", reply_to=None,
-                            to=["bob@example.com"], cc=[])
+    message = build_message(
+        rendered,
+        from_addr="pagemail@example.com",
+        from_name="pagemail",
+        reply_to=None,
+        to=["bob@example.com"],
+        cc=[],
+    )
     parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
     related_ids = {part["Content-ID"].strip("<>") for part in parsed.walk() if part["Content-ID"]}
     assert related_ids == cids_in(rendered.html)
@@ -73,8 +86,14 @@ def test_html_part_stays_under_gmail_clipping_where_the_page_allows(name: str) -
 
 def test_chrome_in_english() -> None:
     layout = Layout(header_text="ACME <internal>\nsecond line", button_label="")
-    rendered = render_mail(prepare_page("<p>Body text</p>", PAGE, layout), PAGE,
-                           MailContent("Ann <Example>", "Hello <b>Bob</b>\nsee below"), layout, "s", {})
+    rendered = render_mail(
+        prepare_page("<p>Body text</p>", PAGE, layout),
+        PAGE,
+        MailContent("Ann <Example>", "Hello <b>Bob</b>\nsee below"),
+        layout,
+        "s",
+        {},
+    )
     document = lxml.html.document_fromstring(rendered.html)
     assert document.get("lang") == "en"
     assert "Ann &lt;Example&gt; sent you a page" in rendered.html
@@ -91,8 +110,13 @@ def test_chrome_in_english() -> None:
     assert "display:none" in preheader.get("style") and "sent you a page" in preheader.text
     text = rendered.text
     assert text.index("ACME <internal>") < text.index("Ann <Example> sent you a page") < text.index("Hello")
-    assert text.index("Hello") < text.index(PAGE.title) < text.index("Body text") < text.index(
-        "Open in Confluence: " + PAGE.web_url) < text.index("Sent with pagemail from Confluence")
+    assert (
+        text.index("Hello")
+        < text.index(PAGE.title)
+        < text.index("Body text")
+        < text.index("Open in Confluence: " + PAGE.web_url)
+        < text.index("Sent with pagemail from Confluence")
+    )
 
 
 def test_chrome_in_german() -> None:
@@ -111,9 +135,12 @@ def test_chrome_in_german() -> None:
 
 
 def test_admin_button_label_and_custom_css() -> None:
-    layout = Layout(button_label="Seite ansehen", custom_css=".pm-title-link { color: #ff0000; }\n"
-                    "@media (prefers-color-scheme: dark) { .pm-container { background-color: #111111; } }\n"
-                    "p { } </style><script>alert(1)</script>")
+    layout = Layout(
+        button_label="Seite ansehen",
+        custom_css=".pm-title-link { color: #ff0000; }\n"
+        "@media (prefers-color-scheme: dark) { .pm-container { background-color: #111111; } }\n"
+        "p { } </style><script>alert(1)</script>",
+    )
     rendered = render_mail(prepare_page("<p>x</p>", PAGE, layout), PAGE, MailContent("A"), layout, "s", {})
     assert_safe_html(rendered.html)
     document = lxml.html.document_fromstring(rendered.html)
@@ -125,16 +152,18 @@ def test_admin_button_label_and_custom_css() -> None:
 
 
 def test_images_are_scaled_embedded_once_and_sized() -> None:
-    body = ('<p><img data-linked-resource-type="attachment" data-linked-resource-id="101" '
-            'data-linked-resource-default-alias="photo.jpg" alt="A photo" src="attachments/1/101.jpg"></p>'
-            '<p><img data-linked-resource-type="attachment" data-linked-resource-id="102" width="200" '
-            'data-linked-resource-default-alias="diagram.png" src="attachments/1/102.png"></p>'
-            '<p><img data-linked-resource-type="attachment" data-linked-resource-id="101" '
-            'data-linked-resource-default-alias="photo.jpg" alt="Same photo again" src="x"></p>'
-            '<p><img data-linked-resource-type="attachment" data-linked-resource-id="103" '
-            'data-linked-resource-default-alias="gone.png" alt="Missing one" src="x"></p>'
-            '<p><img data-linked-resource-type="attachment" data-linked-resource-id="104" '
-            'data-linked-resource-default-alias="broken.png" alt="Broken one" src="x"></p>')
+    body = (
+        '<p><img data-linked-resource-type="attachment" data-linked-resource-id="101" '
+        'data-linked-resource-default-alias="photo.jpg" alt="A photo" src="attachments/1/101.jpg"></p>'
+        '<p><img data-linked-resource-type="attachment" data-linked-resource-id="102" width="200" '
+        'data-linked-resource-default-alias="diagram.png" src="attachments/1/102.png"></p>'
+        '<p><img data-linked-resource-type="attachment" data-linked-resource-id="101" '
+        'data-linked-resource-default-alias="photo.jpg" alt="Same photo again" src="x"></p>'
+        '<p><img data-linked-resource-type="attachment" data-linked-resource-id="103" '
+        'data-linked-resource-default-alias="gone.png" alt="Missing one" src="x"></p>'
+        '<p><img data-linked-resource-type="attachment" data-linked-resource-id="104" '
+        'data-linked-resource-default-alias="broken.png" alt="Broken one" src="x"></p>'
+    )
     prepared = prepare_page(body, PAGE, Layout())
     assert [ref.attachment_id for ref in prepared.images] == ["101", "102", "103", "104"]
     assert prepared.images[0] == ImageRef("101", "photo.jpg", None)
@@ -147,10 +176,15 @@ def test_images_are_scaled_embedded_once_and_sized() -> None:
     }
     rendered = render_mail(prepared, PAGE, MailContent("A"), Layout(), "s", data)
     assert [(image.filename, image.content_type) for image in rendered.images] == [
-        ("photo.jpg", "image/jpeg"), ("diagram.png", "image/png")]
+        ("photo.jpg", "image/jpeg"),
+        ("diagram.png", "image/png"),
+    ]
     imgs = content_cell(rendered.html).findall(".//img")
     assert [(img.get("alt"), img.get("width"), img.get("height")) for img in imgs] == [
-        ("A photo", "640", "480"), ("diagram.png", "200", "100"), ("Same photo again", "640", "480")]
+        ("A photo", "640", "480"),
+        ("diagram.png", "200", "100"),
+        ("Same photo again", "640", "480"),
+    ]
     assert imgs[0].get("src") == imgs[2].get("src") == "cid:" + rendered.images[0].cid
     assert "max-width:100%" in imgs[0].get("style") and "height:auto" in imgs[0].get("style")
     links = {a.text: a.get("href") for a in content_cell(rendered.html).iter("a")}
@@ -160,12 +194,16 @@ def test_images_are_scaled_embedded_once_and_sized() -> None:
 
 
 def test_image_modes_apply_to_the_embedded_parts() -> None:
-    body = ('<img data-linked-resource-type="attachment" data-linked-resource-id="7" '
-            'data-linked-resource-default-alias="big.jpg" src="x">')
+    body = (
+        '<img data-linked-resource-type="attachment" data-linked-resource-id="7" '
+        'data-linked-resource-default-alias="big.jpg" src="x">'
+    )
     data: dict[str, bytes | None] = {"7": image_bytes(3000, 2000, "JPEG")}
-    for layout, size in ((Layout(image_mode="original"), (3000, 2000)),
-                         (Layout(image_mode="max_side", image_max_side=1500), (1500, 1000)),
-                         (Layout(image_mode="fit"), (640, 427))):
+    for layout, size in (
+        (Layout(image_mode="original"), (3000, 2000)),
+        (Layout(image_mode="max_side", image_max_side=1500), (1500, 1000)),
+        (Layout(image_mode="fit"), (640, 427)),
+    ):
         rendered = render_mail(prepare_page(body, PAGE, layout), PAGE, MailContent("A"), layout, "s", data)
         (part,) = rendered.images
         assert Image.open(io.BytesIO(part.data)).size == size
@@ -195,8 +233,9 @@ def test_bad_settings_and_page_info_are_clear_errors() -> None:
 
 
 def test_rendered_mail_is_a_value() -> None:
-    rendered = render_mail(prepare_page("<p>x</p>", PAGE, Layout()), PAGE, MailContent("A"), Layout(),
-                           "  Subject  ", {})
+    rendered = render_mail(
+        prepare_page("<p>x</p>", PAGE, Layout()), PAGE, MailContent("A"), Layout(), "  Subject  ", {}
+    )
     assert isinstance(rendered, RenderedMail) and rendered.subject == "Subject"
     with pytest.raises(AttributeError):
         rendered.subject = "other"  # type: ignore[misc]
@@ -204,6 +243,30 @@ def test_rendered_mail_is_a_value() -> None:
 
 def test_sender_without_a_name_gets_a_neutral_intro() -> None:
     for locale, intro in (("en", "A page was sent to you"), ("de", "Ihnen wurde eine Seite gesendet")):
-        rendered = render_mail(prepare_page("<p>x</p>", PAGE, Layout()), PAGE, MailContent("  ", locale=locale),
-                               Layout(), "s", {})
+        prepared = prepare_page("<p>x</p>", PAGE, Layout())
+        rendered = render_mail(prepared, PAGE, MailContent("  ", locale=locale), Layout(), "s", {})
         assert intro in rendered.html and intro in rendered.text
+
+
+def test_every_label_has_a_german_text() -> None:
+    assert set(GERMAN.labels) == set(ENGLISH.labels)
+    assert all(GERMAN.labels[key] for key in GERMAN.labels)
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        "@import url(https://evil.example/x.css); .pm-title-link { color: red }",
+        "@font-face { font-family: X; src: url(https://evil.example/f.woff) }",
+        "@media (max-width: 10px) { .pm-pad { background: url(https://evil.example/m.png) } }",
+        ".pm-pad { background-image: image-set('https://evil.example/i.png' 1x) }",
+        ".pm-pad { width: expression(alert(1)) }",
+        ".pm-pad { background: u\\72 l(https://evil.example/e.png) }",
+    ],
+)
+def test_custom_css_that_loads_anything_is_left_out(css: str) -> None:
+    layout = Layout(custom_css=css)
+    rendered = render_mail(prepare_page("<p>x</p>", PAGE, layout), PAGE, MailContent("A"), layout, "s", {})
+    assert "evil.example" not in rendered.html and "expression" not in rendered.html
+    assert_safe_html(rendered.html)
+    assert "Open in Confluence" in rendered.html  # the mail itself is unaffected

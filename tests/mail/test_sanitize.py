@@ -11,7 +11,7 @@ from tests.mail.pages import PAGE, assert_safe_html, body_of, content_cell, imag
 
 # (name, hostile markup, a marker that must not appear anywhere in the finished HTML or text)
 ATTACKS = [
-    ("img onerror", '<img src=x onerror="alert(\'pwn1\')">', "pwn1"),
+    ("img onerror", "<img src=x onerror=\"alert('pwn1')\">", "pwn1"),
     ("img onerror external", '<img src="https://images.example.com/a.png" onerror="pwn2()">', "pwn2"),
     ("javascript link", '<a href="javascript:pwn3()">click</a>', "pwn3"),
     ("javascript link with tab", '<a href="java\tscript:pwn4()">click</a>', "pwn4"),
@@ -25,29 +25,32 @@ ATTACKS = [
     ("style tag body", "<style>body { background: url(https://evil.example/pwn12.png) }</style>", "pwn12"),
     ("iframe", '<iframe src="https://evil.example/pwn13"></iframe>', "pwn13"),
     ("iframe srcdoc", '<iframe srcdoc="<script>pwn14()</script>"></iframe>', "pwn14"),
-    ("form", '<form action="https://evil.example/pwn15"><input name="q" value="pwn15b"><button>Go</button>'
-             "</form>", "pwn15"),
+    (
+        "form",
+        '<form action="https://evil.example/pwn15"><input name="q" value="pwn15b"><button>Go</button></form>',
+        "pwn15",
+    ),
     ("math mutation", '<math><mi><style><img src=x onerror="pwn16()"></style></mi></math>', "pwn16"),
     ("math href", '<math href="javascript:pwn17()"><mi>x</mi></math>', "pwn17"),
     ("noscript mutation", '<noscript><p title="</noscript><img src=x onerror=pwn18()>"></noscript>', "pwn18"),
-    ("data image", '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4'
-                   'nGNgYGD4DwABBAEAcCBlCwAAAABJRU5ErkJggg==" alt="pixel">', "iVBORw0KGgo"),
-    ("style url", '<p style="color: red; background-image: url(https://evil.example/pwn19.png)">x</p>',
-     "pwn19"),
+    (
+        "data image",
+        '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4'
+        'nGNgYGD4DwABBAEAcCBlCwAAAABJRU5ErkJggg==" alt="pixel">',
+        "iVBORw0KGgo",
+    ),
+    ("style url", '<p style="color: red; background-image: url(https://evil.example/pwn19.png)">x', "pwn19"),
     ("style expression", '<p style="width: expression(pwn20())">x</p>', "pwn20"),
     ("object", '<object data="https://evil.example/pwn21.swf"></object>', "pwn21"),
     ("embed", '<embed src="https://evil.example/pwn22.swf">', "pwn22"),
-    ("video", '<video src="https://evil.example/pwn23.mp4" poster="https://evil.example/p.png"></video>',
-     "pwn23"),
+    ("video", '<video src="https://evil.example/pwn23.mp4" poster="https://evil.example/p.png">', "pwn23"),
     ("base", '<base href="https://evil.example/pwn24/">', "pwn24"),
     ("meta refresh", '<meta http-equiv="refresh" content="0;url=https://evil.example/pwn25">', "pwn25"),
     ("link stylesheet", '<link rel="stylesheet" href="https://evil.example/pwn26.css">', "pwn26"),
     ("conditional comment", "<!--[if gte mso 9]><script>pwn27()</script><![endif]-->", "pwn27"),
     ("template", "<template><script>pwn28()</script></template>", "pwn28"),
-    ("table background", '<table background="https://evil.example/pwn29.png"><tr><td>x</td></tr></table>',
-     "pwn29"),
-    ("srcset", '<img src="https://images.example.com/ok.png" srcset="https://evil.example/pwn30.png 2x">',
-     "pwn30"),
+    ("table background", '<table background="https://evil.example/pwn29.png"><tr><td>x</table>', "pwn29"),
+    ("srcset", '<img src="https://images.example.com/a" srcset="https://evil.example/pwn30 2x">', "pwn30"),
     ("details ontoggle", '<details open ontoggle="pwn31()"><summary>s</summary></details>', "pwn31"),
     ("button formaction", '<button formaction="javascript:pwn32()">b</button>', "pwn32"),
     ("script plain", "<script>pwn33()</script>", "pwn33"),
@@ -79,8 +82,14 @@ def test_attack_does_not_survive(page_body: str, name: str, markup: str, marker:
     assert "evil.example" not in rendered.html
     # The page itself is still there around the attack.
     assert "Flex XR" in rendered.text
-    build_message(rendered, from_addr="pagemail@example.com", from_name="pagemail", reply_to=None,
-                  to=["bob@example.com"], cc=[])
+    build_message(
+        rendered,
+        from_addr="pagemail@example.com",
+        from_name="pagemail",
+        reply_to=None,
+        to=["bob@example.com"],
+        cc=[],
+    )
 
 
 def test_external_images_are_kept_or_dropped_per_layout() -> None:
@@ -97,10 +106,12 @@ def test_external_images_are_kept_or_dropped_per_layout() -> None:
 
 
 def test_relative_and_confluence_hosted_images_are_never_referenced() -> None:
-    body = ('<p><img src="images/icons/bullet_blue.gif" alt="bullet">'
-            '<img src="/wiki/download/thumbnails/1/a.png" alt="thumb">'
-            '<img src="https://acme.atlassian.net/wiki/download/attachments/1/b.png" alt="Diagram">'
-            '<img src="https://api.media.atlassian.com/file/x/image?token=eyJsecret&name=Plan.pdf"></p>')
+    body = (
+        '<p><img src="images/icons/bullet_blue.gif" alt="bullet">'
+        '<img src="/wiki/download/thumbnails/1/a.png" alt="thumb">'
+        '<img src="https://acme.atlassian.net/wiki/download/attachments/1/b.png" alt="Diagram">'
+        '<img src="https://api.media.atlassian.com/file/x/image?token=eyJsecret&name=Plan.pdf"></p>'
+    )
     rendered = render_mail(prepare_page(body, PAGE, Layout()), PAGE, MailContent("Ann"), Layout(), "s", {})
     cell = content_cell(rendered.html)
     assert cell.findall(".//img") == []
@@ -135,9 +146,11 @@ def test_resolve_url(href: str, expected: str | None) -> None:
 
 def test_nh3_is_the_last_word() -> None:
     # Even markup that skipped prepare_page cannot carry active content through the final sanitiser.
-    cleaned = sanitize_fragment('<p onclick="x()" class="pm-panel evil">a</p><a href="javascript:y()">b</a>'
-                                '<img src="data:image/png;base64,AAAA">'
-                                '<span style="color:red;position:fixed">c</span>')
+    cleaned = sanitize_fragment(
+        '<p onclick="x()" class="pm-panel evil">a</p><a href="javascript:y()">b</a>'
+        '<img src="data:image/png;base64,AAAA">'
+        '<span style="color:red;position:fixed">c</span>'
+    )
     assert "onclick" not in cleaned and "javascript" not in cleaned and "data:" not in cleaned
     assert 'class="pm-panel"' in cleaned
     assert "position" not in cleaned and "color:red" in cleaned.replace(" ", "")
@@ -161,8 +174,20 @@ def test_nh3_is_the_last_word() -> None:
         '<img data-linked-resource-type="attachment" data-linked-resource-id="5" width="inf" src="x">'
         '<img src="https://images.example.com/a.png" width="nan" height="1e999">',
     ],
-    ids=["empty", "blank", "text", "deep", "controls", "unbalanced", "long", "colspan", "empty-id",
-         "odd-attachment", "broken-url", "odd-sizes"],
+    ids=[
+        "empty",
+        "blank",
+        "text",
+        "deep",
+        "controls",
+        "unbalanced",
+        "long",
+        "colspan",
+        "empty-id",
+        "odd-attachment",
+        "broken-url",
+        "odd-sizes",
+    ],
 )
 def test_bad_input_renders_without_error(body: str) -> None:
     prepared = prepare_page(body, PAGE, Layout())
@@ -170,15 +195,18 @@ def test_bad_input_renders_without_error(body: str) -> None:
     rendered = render_mail(prepared, PAGE, MailContent("Ann"), Layout(), "s", data)
     assert_safe_html(rendered.html)
     assert "\x00" not in rendered.html and "\x00" not in rendered.text
-    message = build_message(rendered, from_addr="p@example.com", from_name="p", reply_to=None,
-                            to=["b@example.com"], cc=[])
+    message = build_message(
+        rendered, from_addr="p@example.com", from_name="p", reply_to=None, to=["b@example.com"], cc=[]
+    )
     assert message.as_bytes()
 
 
 def test_file_thumbnail_link_keeps_a_name() -> None:
-    body = ('<p><a href="/wiki/download/attachments/1/report.pdf" '
-            'data-linked-resource-default-alias="report.pdf">'
-            '<img src="/wiki/download/thumbnails/1/report.png"></a></p>')
+    body = (
+        '<p><a href="/wiki/download/attachments/1/report.pdf" '
+        'data-linked-resource-default-alias="report.pdf">'
+        '<img src="/wiki/download/thumbnails/1/report.png"></a></p>'
+    )
     rendered = render_mail(prepare_page(body, PAGE, Layout()), PAGE, MailContent("Ann"), Layout(), "s", {})
     links = {a.text: a.get("href") for a in content_cell(rendered.html).iter("a")}
     assert links["report.pdf"] == "https://acme.atlassian.net/wiki/download/attachments/1/report.pdf"

@@ -21,19 +21,24 @@ def test_headings_paragraphs_and_wrapping() -> None:
 
 
 def test_lists_nested_and_numbered() -> None:
-    text = text_of('<ul><li>one</li><li>two<ul><li>inner</li></ul></li></ul><ol start="3"><li>three</li>'
-                   "<li><p>four</p></li></ol>")
+    lists = "<ul><li>one</li><li>two<ul><li>inner</li></ul></li></ul>"
+    lists += '<ol start="3"><li>three</li><li><p>four</p></li></ol>'
+    text = text_of(lists)
     assert text == "- one\n- two\n  - inner\n\n3. three\n4. four"
 
 
 def test_links_images_and_tables() -> None:
-    text = text_of('<p>See <a href="https://example.com/x">the docs</a> or <a href="https://example.com/y">'
-                   'https://example.com/y</a> or <a href="mailto:team@example.com">team@example.com</a>.</p>'
-                   '<p><img src="cid:a@b" alt="Chart"> <img src="cid:c@d"></p>'
-                   "<table><tr><th>Name</th><th>Status</th></tr><tr><td><p>Alpha</p></td><td>Done</td></tr>"
-                   "<tr><td></td><td></td></tr></table>", image_word="Bild")
+    text = text_of(
+        '<p>See <a href="https://example.com/x">the docs</a> or <a href="https://example.com/y">'
+        'https://example.com/y</a> or <a href="mailto:team@example.com">team@example.com</a>.</p>'
+        '<p><img src="cid:a@b" alt="Chart"> <img src="cid:c@d"></p>'
+        "<table><tr><th>Name</th><th>Status</th></tr><tr><td><p>Alpha</p></td><td>Done</td></tr>"
+        "<tr><td></td><td></td></tr></table>",
+        image_word="Bild",
+    )
     assert "See the docs <https://example.com/x> or https://example.com/y or team@example.com." in " ".join(
-        text.split())
+        text.split()
+    )
     assert "[Bild: Chart] [Bild]" in text
     assert "Name | Status\nAlpha | Done" in text
     assert "\n | " not in text  # empty rows are left out
@@ -47,8 +52,10 @@ def test_code_and_quotes_keep_their_lines() -> None:
 
 
 def test_single_cell_tables_are_blocks_not_rows() -> None:
-    text = text_of('<table class="pm-panel"><tr><td><p class="pm-panel-label">Note</p><p>First para.</p>'
-                   "<ul><li>point</li></ul></td></tr></table>")
+    text = text_of(
+        '<table class="pm-panel"><tr><td><p class="pm-panel-label">Note</p><p>First para.</p>'
+        "<ul><li>point</li></ul></td></tr></table>"
+    )
     assert text == "Note\n\nFirst para.\n\n- point"
 
 
@@ -59,8 +66,17 @@ def test_deep_nesting_is_flattened_not_a_crash() -> None:
 
 
 def test_compose_text_orders_the_parts() -> None:
-    text = compose_text(header_text="Header", intro="Ann sent you a page", message="Line one\r\nLine two",
-                        title="Title", page_url="https://x.example/p", body_text="Body",
-                        button_label="Open in Confluence", footer="Footer")
-    assert text == ("Header\n\nAnn sent you a page\n\nLine one\nLine two\n\nTitle\n=====\n<https://x.example/p>"
-                    "\n\nBody\n\nOpen in Confluence: https://x.example/p\n\n-- \nFooter\n")
+    text = compose_text(
+        header_text="Header",
+        intro="Ann sent you a page",
+        message="Line one\r\nLine two",
+        title="Title",
+        page_url="https://x.example/p",
+        body_text="Body",
+        button_label="Open in Confluence",
+        footer="Footer",
+    )
+    assert text == (
+        "Header\n\nAnn sent you a page\n\nLine one\nLine two\n\nTitle\n=====\n<https://x.example/p>"
+        "\n\nBody\n\nOpen in Confluence: https://x.example/p\n\n-- \nFooter\n"
+    )
