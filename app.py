@@ -15,6 +15,7 @@ from requests.adapters import HTTPAdapter
 from config import check_production, env_with_dotenv, load_config
 from connect.install_keys import InstallKeyStore
 from connect.outgoing import UserTokens
+from connect.tenant_cache import TenantCache
 from connect.token_store import token_cache_from_config
 from logs import configure_logging, install_request_logging
 from models import db
@@ -54,6 +55,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[s
     app.extensions["pagemail.http"] = session
     box = secret_box_from_config(app.config)
     app.extensions["pagemail.secrets"] = box
+    app.extensions["pagemail.tenants"] = TenantCache()
     app.extensions["pagemail.install_keys"] = InstallKeyStore(app.config["CONNECT_INSTALL_KEYS_URL"], session)
     # Redis (tokens stored encrypted) when REDIS_URL is set, so instances share grants; memory otherwise.
     tokens = token_cache_from_config(app.config, box)

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from flask import current_app, g, request
 
 from connect.qsh import qsh
-from connect.tokens import VerifiedToken, verify_hs256
+from connect.tenant_cache import CachedTenant, TenantCache, TenantRef
+from connect.tokens import SignatureError, VerifiedToken, verify_hs256
 from errors import AuthError
 from models.secrets import SecretBox, SecretError
 from models.tenant import Tenant, find_tenant
@@ -25,7 +26,7 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Identity:
-    tenant: Tenant
+    tenant: TenantRef
     account_id: str | None
     context: dict[str, Any] = field(default_factory=dict)
     kind: str = "module"  # module | context
@@ -45,16 +46,30 @@ def tenant_secret(tenant: Tenant, box: SecretBox) -> str:
         raise AuthError("tenant secret unavailable") from None
 
 
+def load_tenant(client_key: str, box: SecretBox) -> CachedTenant | None:
+    tenant = find_tenant(client_key)
+    if tenant is None:
+        return None
+    ref = TenantRef(tenant.id, tenant.client_key, tenant.base_url, tenant.oauth_client_id)
+    return CachedTenant(ref, tenant.enabled, tenant_secret(tenant, box))
+
+
 def authenticate(token: str, *, kind: str) -> Identity:
     box: SecretBox = current_app.extensions["pagemail.secrets"]
-    found: dict[str, Any] = {}
+    cache: TenantCache = current_app.extensions["pagemail.tenants"]
+    found: dict[str, CachedTenant] = {}
 
-    def secret_for(client_key: str) -> str | None:
-        tenant = find_tenant(client_key)
-        if tenant is None or not tenant.enabled:
+    def secret_for(client_key: str, *, fresh: bool = False) -> str | None:
+        entry = None if fresh else cache.get(client_key)
+        if entry is None:
+            entry = load_tenant(client_key, box)
+            if entry is None:
+                return None
+            cache.put(client_key, entry)
+        if not entry.enabled:
             return None
-        found["tenant"], found["secret"] = tenant, tenant_secret(tenant, box)
-        return found["secret"]
+        found["tenant"] = entry
+        return entry.secret
 
     expected: Callable[[], str] | None = None
     if kind == "module":
@@ -65,13 +80,18 @@ def authenticate(token: str, *, kind: str) -> Identity:
                 request.method, request.script_root + request.path, request.query_string.decode("latin-1"), base_path
             )
 
-    verified: VerifiedToken = verify_hs256(token, secret_for=secret_for, expected_qsh=expected)
+    try:
+        verified: VerifiedToken = verify_hs256(token, secret_for=secret_for, expected_qsh=expected)
+    except SignatureError:
+        # Perhaps re-installed through another instance since we cached the secret: check once against the database.
+        verified = verify_hs256(token, secret_for=lambda ck: secret_for(ck, fresh=True), expected_qsh=expected)
+    entry = found["tenant"]
     return Identity(
-        tenant=found["tenant"],
+        tenant=entry.ref,
         account_id=verified.account_id,
         context=verified.context,
         kind=kind,
-        shared_secret=found["secret"],
+        shared_secret=entry.secret,
     )
 
 

@@ -132,6 +132,7 @@ def lifecycle(event: str) -> Response:
     else:
         tenant.enabled = event == "enabled"
     db.session.commit()
+    current_app.extensions["pagemail.tenants"].invalidate(client_key)
     log.info("lifecycle event", extra={"event": event, "tenant_id": tenant.id if tenant else None})
     return Response(status=204)
 

@@ -20,6 +20,10 @@ LEEWAY_SECONDS = 30
 MAX_TOKEN_LENGTH = 8192
 
 
+class SignatureError(AuthError):
+    """The signature did not match the secret used (a caller with a cached secret may retry with a fresh one)."""
+
+
 @dataclass(frozen=True)
 class VerifiedToken:
     client_key: str
@@ -70,8 +74,10 @@ def verify_hs256(
         raise AuthError("token not yet valid") from None
     except jwt.MissingRequiredClaimError as exc:
         raise AuthError(f"token lacks the {exc.claim} claim") from None
+    except jwt.InvalidSignatureError:
+        raise SignatureError("invalid token signature") from None
     except jwt.PyJWTError:
-        raise AuthError("invalid token signature") from None
+        raise AuthError("invalid token") from None
     token_qsh = claims.get("qsh")
     if expected_qsh is None:
         if token_qsh != CONTEXT_QSH:

@@ -11,11 +11,11 @@ from flask import current_app
 from connect.auth import Identity
 from connect.confluence import ConfluenceClient, Deadline
 from connect.outgoing import TenantAccess
-from errors import AppError
+from errors import AppError, AuthError
 from mail.render import Layout
 from mail.send import MailSettings, SendContext, SpaceRules
 from mail.transport import SmtpServer
-from models import SpaceSettings, TenantSettings, db
+from models import SpaceSettings, Tenant, TenantSettings, db
 from models.secrets import SecretError
 
 # A send must finish well within the production server's request timeout (deploy/gunicorn.conf.py).
@@ -28,8 +28,7 @@ def tenant_access(identity: Identity) -> TenantAccess:
 
 
 def debug_logging_active(identity: Identity) -> bool:
-    settings = identity.tenant.settings
-    until = settings.debug_logging_until if settings else None
+    until = tenant_settings(identity).debug_logging_until
     if until is None:
         return False
     if until.tzinfo is None:  # SQLite hands back naive datetimes
@@ -58,8 +57,13 @@ def clients(identity: Identity, budget: float = ACTION_BUDGET_SECONDS) -> tuple[
 
 
 def tenant_settings(identity: Identity) -> TenantSettings:
-    settings = identity.tenant.settings
+    """The tenant's settings row (always scoped by the authenticated tenant's id)."""
+    settings = db.session.execute(
+        db.select(TenantSettings).where(TenantSettings.tenant_id == identity.tenant.id)
+    ).scalar_one_or_none()
     if settings is None:
+        if db.session.get(Tenant, identity.tenant.id) is None:
+            raise AuthError("this site has uninstalled the app")
         settings = TenantSettings(tenant_id=identity.tenant.id)
         db.session.add(settings)
         db.session.commit()

@@ -118,3 +118,19 @@ def test_secret_is_only_used_decrypted_in_memory(tenant_app: Flask) -> None:
     with tenant_app.app_context():
         stored = db.session.execute(db.select(Tenant.shared_secret_encrypted)).scalar_one()
     assert SECRET not in stored
+
+
+def test_secret_changed_by_another_instance_is_picked_up(tenant_app: Flask) -> None:
+    """The per-process tenant cache retries a failed signature against the database (re-install elsewhere)."""
+    from models import Tenant, db
+    from tests.tokens import CLIENT_KEY
+
+    assert get_module(tenant_app, module_token("GET", PATH, QUERY)).status_code == 200  # cached now
+    new_secret = "re-installed-secret-" + "n" * 30
+    box = tenant_app.extensions["pagemail.secrets"]
+    with tenant_app.app_context():
+        tenant = db.session.execute(db.select(Tenant)).scalar_one()
+        tenant.shared_secret_encrypted = box.encrypt(new_secret, tenant=CLIENT_KEY, field=Tenant.SHARED_SECRET_FIELD)
+        db.session.commit()
+    assert get_module(tenant_app, module_token("GET", PATH, QUERY, secret=new_secret)).status_code == 200
+    assert get_module(tenant_app, module_token("GET", PATH, QUERY, secret="forged-" + "f" * 30)).status_code == 401
