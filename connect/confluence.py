@@ -146,8 +146,16 @@ class ConfluenceClient:
             idempotent = method in IDEMPOTENT_METHODS
         url = requests.Request(method, self.tenant.base_url + "/" + path.lstrip("/"), params=params).prepare().url
         assert url is not None
+        renewed = False
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send_with_retries(method, url, json, idempotent, stream)
+            if response.status_code == 401 and self.account_id is not None and not renewed:
+                # A cached user token Confluence no longer accepts: forget it and try once with a fresh one.
+                assert self.user_tokens is not None
+                response.close()
+                self.user_tokens.forget(self.tenant, self.account_id)
+                renewed = True
+                response = self._send_with_retries(method, url, json, idempotent, stream)
             if response.status_code not in REDIRECT_STATUSES:
                 return _raise_for_status(response)
             location = response.headers.get("Location")

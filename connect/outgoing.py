@@ -45,6 +45,7 @@ def app_jwt(tenant: TenantAccess, app_key: str, method: str, url: str, now: floa
 class TokenCache(Protocol):
     def get(self, key: str) -> tuple[str, float] | None: ...
     def set(self, key: str, token: str, expires_at: float) -> None: ...
+    def delete(self, key: str) -> None: ...
 
 
 class MemoryTokenCache:
@@ -72,6 +73,10 @@ class MemoryTokenCache:
                     self._items.pop(next(iter(self._items)))
             self._items[key] = (token, expires_at)
 
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
 
 class UserTokens:
     """OAuth2 JWT-bearer grant at the Atlassian authorization server, cached per tenant + user + scope."""
@@ -84,8 +89,16 @@ class UserTokens:
         self.cache = cache
         self.timeout = timeout
 
+    @staticmethod
+    def _key(tenant: TenantAccess, account_id: str, scopes: str) -> str:
+        return f"{tenant.client_key}|{account_id}|{scopes}"
+
+    def forget(self, tenant: TenantAccess, account_id: str, scopes: str = "READ ACT_AS_USER") -> None:
+        """Drop a token Confluence refused (revoked before its expiry), so the next call gets a new one."""
+        self.cache.delete(self._key(tenant, account_id, scopes))
+
     def token(self, tenant: TenantAccess, account_id: str, scopes: str = "READ ACT_AS_USER") -> str:
-        key = f"{tenant.client_key}|{account_id}|{scopes}"
+        key = self._key(tenant, account_id, scopes)
         cached = self.cache.get(key)
         if cached and cached[1] - TOKEN_REFRESH_MARGIN > time.time():
             return cached[0]

@@ -83,6 +83,9 @@ class RedisTokenCache:
         except (redis.RedisError, SecretError) as exc:
             log.warning("token cache write failed: %s", type(exc).__name__)
 
+    def delete(self, key: str) -> None:
+        self._discard(self.redis_key(key))
+
     def _discard(self, name: str) -> None:
         try:
             self.redis.delete(name)

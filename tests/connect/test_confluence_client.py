@@ -162,3 +162,15 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds("3") == 3.0
     assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_a_refused_cached_user_token_is_renewed_once(stack: LiveStack, access: TenantAccess,
+                                                     session: requests.Session, tokens: UserTokens) -> None:
+    import time
+
+    tokens.cache.set(f"{access.client_key}|{ADA}|READ ACT_AS_USER", "revoked-token", time.time() + 900)
+    stack.control("DELETE", "requests")
+    assert as_user(access, session, tokens, ADA).get_json("rest/api/user/current")["accountId"] == ADA
+    statuses = [r["status"] for r in requests_to(stack, "/rest/api/user/current")]
+    assert statuses == [401, 200]
+    assert len(requests_to(stack, "/oauth2/token")) == 1
