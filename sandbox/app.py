@@ -8,7 +8,7 @@ import os
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import control, media, oauth, rest_content, rest_people, ui
+from sandbox import assets, control, keyserver, media, oauth, rest_content, rest_people, ui
 from sandbox.config import SandboxConfig, refuse_production
 from sandbox.rest_errors import error_response
 from sandbox.state import SandboxState
@@ -31,7 +31,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     )
     app.config["MAX_CONTENT_LENGTH"] = 4 * 1024 * 1024
     app.extensions["sandbox"] = state
-    for blueprint in (ui.bp, oauth.bp, rest_content.bp, rest_people.bp, media.bp, control.bp):
+    for blueprint in (ui.bp, assets.bp, keyserver.bp, oauth.bp, rest_content.bp, rest_people.bp, media.bp, control.bp):
         app.register_blueprint(blueprint)
     _mount_mail_catcher(app, state)
     app.wsgi_app = TrafficMiddleware(app.wsgi_app, state.faults, state.requests)  # type: ignore[method-assign]

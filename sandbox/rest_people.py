@@ -120,6 +120,36 @@ def pick_groups() -> Response:
     )
 
 
+@bp.get("/group")
+def list_groups() -> Response:
+    state = current_state()
+    authenticate(state)
+    start, limit = paging(200, 200)
+    groups = state.directory.all_groups()
+    window = [shapes(state).group(group) for group in groups[start : start + limit]]
+    return jsonify(shapes(state).paged(window, start, limit, len(groups), "/rest/api/group", {}))
+
+
+@bp.get("/group/by-id")
+def group_by_id() -> Response:
+    state = current_state()
+    authenticate(state)
+    group = state.directory.group(request.args.get("id", ""))
+    if group is None:
+        raise RestError(404, "Group not found")
+    return jsonify(shapes(state).group(group))
+
+
+@bp.get("/group/by-name")
+def group_by_name() -> Response:
+    state = current_state()
+    authenticate(state)
+    group = state.directory.group_named(request.args.get("name", ""))
+    if group is None:
+        raise RestError(404, "Group not found")
+    return jsonify(shapes(state).group(group))
+
+
 @bp.get("/group/<group_id>/membersByGroupId")
 def group_members(group_id: str) -> Response:
     state = current_state()

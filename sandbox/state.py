@@ -51,12 +51,13 @@ class SandboxState:
 
     def save_installation(self, installation: Installation) -> None:
         with self.lock:
-            secret_changed = installation.shared_secret != self._installation.shared_secret
             self._installation = replace(installation)
             self.store.save(self._installation)
             if installation.installed:
                 self.directory.rename_app(installation.app_name)
-        if secret_changed or not installation.installed:
+        # Access tokens already issued stay valid until they expire when the app is re-installed (a new
+        # shared secret doesn't recall them); they die with the installation.
+        if not installation.installed:
             self.tokens.revoke_all()
 
     def record_answer(self, answer: LifecycleAnswer | None) -> None:

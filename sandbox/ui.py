@@ -1,6 +1,6 @@
 """The pages a person clicks through: a home page, spaces and pages that look like Confluence, the "•••"
 menu with the app's web items (opening its dialog in a modal), the app's admin and space-tools pages in
-iframes, *Manage apps*, a user switcher, plus the key server and the AP client script.
+iframes, *Manage apps*, and a user switcher.
 """
 
 from __future__ import annotations
@@ -17,21 +17,18 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 
 from sandbox import installer
 from sandbox.access import can_read, is_space_admin, readable_pages
-from sandbox.blobs import icon_png
-from sandbox.content import Page, with_base
+from sandbox.content import with_base
 from sandbox.control import module_context
 from sandbox.directory import User
 from sandbox.modules import Module, find_module, modules_of, signed_module_url, web_items
 from sandbox.state import SandboxState, current_state
 from sandbox.ui_session import browsing_user, cookie_user, remember
 
-STATIC_DIR = "static"
 PAGE_MENU_LOCATION = "system.content.action/secondary"
 
 bp = Blueprint("ui", __name__)
@@ -55,6 +52,8 @@ def _render(template: str, state: SandboxState, status: int = 200, **context: An
     people = [person for person in state.directory.people() if person.roles] + [
         person for person in state.directory.people() if not person.roles
     ][:8]
+    if user not in people:
+        people.append(user)
     html = render_template(
         template,
         me=user,
@@ -277,36 +276,3 @@ def manage_apps_action(action: str) -> Response:
         abort(404)
     message = result.get("error") or f"{action.capitalize()}: done"
     return redirect(url_for("ui.manage_apps", message=message), code=303)
-
-
-@bp.get("/connect-keys/<kid>")
-def connect_key(kid: str) -> Response:
-    state = current_state()
-    if kid != state.signing_key.kid:
-        return Response("Not found", status=404, mimetype="text/plain")
-    return Response(state.signing_key.public_pem(), mimetype="text/plain")
-
-
-@bp.get("/atlassian-connect/all.js")
-def all_js() -> Response:
-    response = send_from_directory(bp.root_path + "/" + STATIC_DIR, "all.js", mimetype="application/javascript")
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
-@bp.get("/wiki/images/icons/<path:name>")
-def icon(name: str) -> Response:
-    size = 72 if name.startswith("emoticons/72/") else 16
-    return Response(icon_png(name, size), mimetype="image/png", headers={"Cache-Control": "max-age=3600"})
-
-
-@bp.get("/wiki/aa-avatar/<account_id>")
-def avatar(account_id: str) -> Response:
-    return Response(
-        icon_png(f"avatar:{account_id}", 48), mimetype="image/png", headers={"Cache-Control": "max-age=3600"}
-    )
-
-
-def page_url(page: Page) -> str:
-    return url_for("ui.page_view", space_key=page.space_key, page_id=page.id, slug=page.title.replace(" ", "+"))

@@ -28,6 +28,29 @@ from tests.servers import serve
 
 APP_KEY = "pagemail-test"
 TIMEOUT = 30
+DIALOG_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><script src="{{all_js}}"></script></head>
+<body>
+<pre id="results" data-done="false"></pre>
+<button id="close" type="button">Close</button>
+<script>
+  const results = {};
+  Promise.all([
+    new Promise((resolve) => AP.context.getToken((token) => { results.callbackToken = token; resolve(); })),
+    AP.context.getToken().then((token) => { results.promiseToken = token; }),
+    AP.context.getContext().then((context) => { results.context = context; }),
+    new Promise((resolve) => AP.user.getLocale((locale) => { results.locale = locale; resolve(); })),
+    AP.user.getCurrentUser().then((user) => { results.user = user; }),
+  ]).then(() => {
+    AP.flag.create({title: "Saved", body: "<b>not markup</b>", type: "success", close: "manual"});
+    const out = document.getElementById("results");
+    out.textContent = JSON.stringify(results);
+    out.dataset.done = "true";
+  }, (error) => { document.getElementById("results").textContent = "error: " + error.message; });
+  document.getElementById("close").addEventListener("click", () => AP.dialog.close({sent: true}));
+</script>
+</body></html>
+"""
 
 
 @dataclass
@@ -127,6 +150,12 @@ class StandInApp:
         @app.get("/atlassian-connect.json")
         def descriptor() -> Response:
             return jsonify(self.descriptor())
+
+        @app.get("/dialog")
+        def dialog() -> Response:
+            # An iframe page that exercises the AP calls the way pagemail does and shows what came back.
+            script = f"{self.keys_url.rsplit('/connect-keys', 1)[0]}/atlassian-connect/all.js"
+            return Response(DIALOG_PAGE.replace("{{all_js}}", script), mimetype="text/html")
 
         @app.get("/i18n/<locale>.json")
         def translations(locale: str) -> Response:

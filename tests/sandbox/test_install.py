@@ -54,6 +54,21 @@ def test_reinstall_keeps_the_identity_and_changes_the_secret(sandbox: RunningSan
     assert sandbox.state.installation.shared_secret == second["sharedSecret"]
 
 
+def test_access_tokens_outlive_a_reinstall_but_not_an_uninstall(
+    sandbox: RunningSandbox, stand_in_app: StandInApp
+) -> None:
+    _install(sandbox, stand_in_app)
+    token = sandbox.state.tokens.issue(
+        REGULAR_ID, frozenset({"READ", "ACT_AS_USER"}), sandbox.state.installation.client_key
+    )
+    url = f"{sandbox.url}/wiki/rest/api/user/current"
+    headers = {"Authorization": f"Bearer {token}"}
+    _install(sandbox, stand_in_app)
+    assert requests.get(url, headers=headers, timeout=TIMEOUT).status_code == 200
+    requests.post(f"{sandbox.url}/_sandbox/uninstall", timeout=TIMEOUT)
+    assert requests.get(url, headers=headers, timeout=TIMEOUT).status_code == 401
+
+
 def test_uninstall_sends_disabled_and_uninstalled_without_secret(
     sandbox: RunningSandbox, stand_in_app: StandInApp
 ) -> None:

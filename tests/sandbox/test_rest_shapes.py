@@ -119,6 +119,13 @@ def test_group_picker_members_and_memberof(site: Site) -> None:
     assert OUTSIDER_ID in {member["accountId"] for member in members}
     assert site.as_user(REGULAR_ID, "GET", path, params={"limit": 500}).status_code == 400
     assert site.as_user(REGULAR_ID, "GET", "/rest/api/group/nope/membersByGroupId").status_code == 404
+    by_id = site.as_user(REGULAR_ID, "GET", "/rest/api/group/by-id", params={"id": marketing["id"]}).json()
+    assert by_id["name"] == "marketing"
+    by_name = site.as_user(REGULAR_ID, "GET", "/rest/api/group/by-name", params={"name": "design"}).json()
+    assert by_name["id"] == group_id_for("design")
+    assert site.as_user(REGULAR_ID, "GET", "/rest/api/group/by-id", params={"id": "nope"}).status_code == 404
+    listed = site.as_user(REGULAR_ID, "GET", "/rest/api/group").json()
+    assert {group["name"] for group in listed["results"]} >= {"confluence-users", "site-admins", "marketing"}
     groups = site.as_user(REGULAR_ID, "GET", "/rest/api/user/memberof", params={"accountId": ADMIN_ID}).json()
     assert {group["name"] for group in groups["results"]} == {"confluence-users", "site-admins", "engineering"}
 
