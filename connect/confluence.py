@@ -57,7 +57,7 @@ class Deadline:
 
 @dataclass(frozen=True)
 class Download:
-    data: bytes
+    data: bytes | bytearray
     content_type: str
 
 
@@ -116,19 +116,18 @@ class ConfluenceClient:
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise UpstreamError("the attachment is larger than allowed", code="attachment_too_large")
-            chunks: list[bytes] = []
-            size = 0
+            # One growing buffer (no list of chunks to join): a download costs its own size in memory, once.
+            data = bytearray()
             for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
+                if len(data) + len(chunk) > max_bytes:
                     raise UpstreamError("the attachment is larger than allowed", code="attachment_too_large")
-                chunks.append(chunk)
+                data += chunk
         except requests.RequestException:
             raise UpstreamError("Confluence broke off a download", code="confluence_unavailable") from None
         finally:
             response.close()
         content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
-        return Download(b"".join(chunks), content_type)
+        return Download(data, content_type)
 
     def request(
         self,

@@ -14,7 +14,8 @@ Bcc is never a header: the caller passes Bcc recipients only to the SMTP envelop
 from __future__ import annotations
 
 import binascii
-from collections.abc import Mapping, Sequence
+import secrets
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
@@ -65,6 +66,7 @@ class _CachingHeaderRegistry(HeaderRegistry):
 
 
 POLICY = default_policy.clone(header_factory=_CachingHeaderRegistry())
+DEFERRED_MARKER = "pagemail-deferred-attachment-"
 
 
 class HeaderInjectionError(ValueError):
@@ -75,7 +77,7 @@ class HeaderInjectionError(ValueError):
 class Attachment:
     filename: str
     content_type: str
-    data: bytes
+    data: bytes | bytearray
 
 
 def _check(value: str, what: str) -> str:
@@ -120,9 +122,14 @@ def build_message(
     attachments: Sequence[Attachment] = (),
     message_id_domain: str = "pagemail.local",
     extra_headers: Mapping[str, str] = {},
+    defer_attachments_into: MutableMapping[str, bytes | bytearray] | None = None,
 ) -> EmailMessage:
     """Assemble the message. Raises HeaderInjectionError for CR/LF/NUL in any header value and
-    ValueError for malformed addresses or content types."""
+    ValueError for malformed addresses or content types.
+
+    With `defer_attachments_into`, each attachment's body is a one-line marker and the mapping receives
+    marker → bytes: the SMTP stream (mail/smtp_stream.py) base64-encodes the bytes as it sends, so a large
+    attachment is never held encoded in memory (the email package would hold it several times over)."""
     if isinstance(to, str) or isinstance(cc, str):
         raise TypeError("to and cc must be sequences of addresses, not a single string")
     subject = _check(rendered.subject, "subject")
@@ -193,6 +200,29 @@ def build_message(
     for attachment in attachments:
         maintype, subtype = _split_type(attachment.content_type, "attachment content type")
         filename = _check(attachment.filename, "attachment filename")
+        if defer_attachments_into is not None:
+            marker = f"{DEFERRED_MARKER}{secrets.token_hex(16)}"
+            defer_attachments_into[marker] = attachment.data
+            msg.add_attachment(b"", maintype=maintype, subtype=subtype, filename=filename)
+            part = msg.get_payload()[-1]
+            part.set_payload(marker + "\n")
+            continue
         # Bytes in, base64 out: text attachments are never re-encoded (their charset is unknown here).
         msg.add_attachment(bytes(attachment.data), maintype=maintype, subtype=subtype, filename=filename)
     return msg
+
+
+def readdress(message: EmailMessage, *, to: Sequence[str], cc: Sequence[str], message_id_domain: str) -> None:
+    """Point an assembled message at another batch of visible recipients, with a Message-ID of its own.
+
+    A send split into several mails reuses one assembled message (its parts are the bulk of the memory)."""
+    to_addresses = [_address(a, "to address") for a in to]
+    cc_addresses = [_address(a, "cc address") for a in cc]
+    for name in ("To", "Cc", "Message-ID"):
+        del message[name]
+    message["To"] = to_addresses if to_addresses else Group("undisclosed-recipients")
+    if cc_addresses:
+        message["Cc"] = cc_addresses
+    message["Message-ID"] = make_msgid(
+        domain=_check(message_id_domain, "message_id_domain").strip() or "pagemail.local"
+    )

@@ -95,6 +95,7 @@ def is_space_admin(user_client: ConfluenceClient, space_key: str) -> bool:
 
 def group_names(user_client: ConfluenceClient, group_ids: Sequence[str]) -> dict[str, str]:
     """Current names of groups stored by id (names change); unknown ids map to nothing."""
+
     def lookup(group_id: str) -> tuple[str, str]:
         try:
             answer = user_client.get_json("rest/api/group/by-id", params={"id": group_id})

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
+from connect.fanout import map_bounded
 from mail.images import ImageError, ScaledImage, scale_image
 from mail.inline import inline_css
 from mail.macros import convert_macros
@@ -30,6 +31,7 @@ from mail.template import render_page_html
 from mail.text import compose_text, element_to_text
 
 CONTENT_WIDTH = 640  # px: the mail's content column (680 px container minus padding)
+SCALE_CONCURRENCY = 4
 _EXTENSIONS = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",), "image/gif": (".gif",)}
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\"]+')
 
@@ -189,15 +191,24 @@ def embed_images(
     """Swap attachment placeholders for scaled CID images (each attachment once); an image without
     usable bytes becomes a link to the page."""
     by_id = {ref.attachment_id: ref for ref in refs}
+    images = [(img, attachment_id_from_src(img.get("src") or "")) for img in root.iter("img")]
+    # Scale every image first, concurrently (Pillow releases the GIL while it decodes, resizes and encodes).
+    ordered = [i for i in dict.fromkeys(a for _, a in images if a is not None) if by_id.get(i)]
+    scaled_by_id = dict(
+        zip(
+            ordered,
+            map_bounded(lambda i: _scale(image_data.get(i), layout), ordered, limit=SCALE_CONCURRENCY),
+            strict=True,
+        )
+    )
     done: dict[str, tuple[InlineImage, ScaledImage] | None] = {}
     parts: list[InlineImage] = []
-    for img in list(root.iter("img")):
-        attachment_id = attachment_id_from_src(img.get("src") or "")
+    for img, attachment_id in images:
         if attachment_id is None:
             continue
         if attachment_id not in done:
             done[attachment_id] = _scaled_part(
-                by_id.get(attachment_id), image_data.get(attachment_id), layout, len(parts) + 1
+                by_id.get(attachment_id), scaled_by_id.get(attachment_id), len(parts) + 1
             )
             if done[attachment_id] is not None:
                 parts.append(done[attachment_id][0])
@@ -228,16 +239,21 @@ def embed_images(
     return parts
 
 
-def _scaled_part(
-    ref: ImageRef | None, data: bytes | None, layout: Layout, number: int
-) -> tuple[InlineImage, ScaledImage] | None:
-    if ref is None or not data:
+def _scale(data: bytes | None, layout: Layout) -> ScaledImage | None:
+    if not data:
         return None
     try:
-        scaled = scale_image(
+        return scale_image(
             bytes(data), mode=layout.image_mode, max_side=layout.image_max_side, content_width=CONTENT_WIDTH
         )
     except ImageError:
+        return None
+
+
+def _scaled_part(
+    ref: ImageRef | None, scaled: ScaledImage | None, number: int
+) -> tuple[InlineImage, ScaledImage] | None:
+    if ref is None or scaled is None:
         return None
     cid = f"img{number}.{secrets.token_hex(8)}@pagemail"
     part = InlineImage(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import formataddr
 from typing import Any, Literal
@@ -15,7 +15,8 @@ from typing import Any, Literal
 from connect.confluence import ConfluenceClient
 from connect.fanout import map_bounded
 from errors import AppError, ForbiddenError, ValidationError
-from mail.mime import Attachment, build_message
+from mail.images import ImageError, scale_image
+from mail.mime import Attachment, build_message, readdress
 from mail.page import (
     AttachmentInfo,
     Page,
@@ -38,7 +39,7 @@ from mail.recipients import (
     resolve,
     split_batches,
 )
-from mail.render import Layout, MailContent, PageInfo, RenderedMail, prepare_page, render_mail
+from mail.render import CONTENT_WIDTH, Layout, MailContent, PageInfo, RenderedMail, prepare_page, render_mail
 from mail.transport import Envelope, SmtpServer, deliver
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ MAX_SUBJECT = 255
 MAX_MESSAGE = 5000
 MAX_PICKS_PER_FIELD = 500
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
-FETCH_CONCURRENCY = 8
+# Downloads of one send in flight at once: a page's images usually arrive in one or two rounds.
+FETCH_CONCURRENCY = 16
 
 
 @dataclass(frozen=True)
@@ -159,15 +161,19 @@ def build_subject(settings: MailSettings, requested: str | None, title: str) -> 
     return re.sub(r"[\r\n\0]+", " ", subject)[:MAX_SUBJECT]
 
 
-def page_and_permission(ctx: SendContext, content_id: str, *, with_storage: bool) -> tuple[Page, dict[str, Any]]:
-    """Read the page as the user (restricted → 404) and apply the gate; also answers the user's profile."""
+def page_and_permission(
+    ctx: SendContext, content_id: str, *, with_storage: bool, with_attachments: bool = False
+) -> tuple[Page, dict[str, Any], list[AttachmentInfo]]:
+    """Read the page as the user (restricted → 404) and apply the gate; also answers the user's profile and,
+    when asked, the page's attachment list, fetched alongside (all as the user, discarded if the gate refuses)."""
     settings = ctx.settings
     needs_groups = settings.permission_mode == "groups" or not settings.enforce_in_all_spaces
     jobs: list[Callable[[], Any]] = [
         lambda: fetch_page(ctx.user_client, content_id, with_storage=with_storage),
         lambda: ctx.user_client.get_json("rest/api/user/current"),
+        lambda: list_attachments(ctx.user_client, content_id) if with_attachments else [],
     ]
-    page, me = map_bounded(lambda job: job(), jobs)
+    page, me, attachments = map_bounded(lambda job: job(), jobs)
     space = ctx.space_rules(page.space_key)
     rules = Rules(
         settings.permission_mode,
@@ -181,11 +187,12 @@ def page_and_permission(ctx: SendContext, content_id: str, *, with_storage: bool
     )
     if not decision.allowed:
         raise ForbiddenError(decision.message, code=decision.code)
-    return page, me if isinstance(me, dict) else {}
+    return page, me if isinstance(me, dict) else {}, attachments
 
 
-def check_permission(ctx: SendContext, content_id: str) -> tuple[Page, dict[str, Any]]:
-    return page_and_permission(ctx, content_id, with_storage=True)
+def check_permission(ctx: SendContext, content_id: str) -> tuple[Page, dict[str, Any], list[AttachmentInfo]]:
+    """What the dialog needs to set itself up: the page (with storage, for the excerpt) and its attachments."""
+    return page_and_permission(ctx, content_id, with_storage=True, with_attachments=True)
 
 
 def choose_attachments(
@@ -217,7 +224,9 @@ def choose_attachments(
 
 def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Composition:
     settings = ctx.settings
-    page, me = page_and_permission(ctx, request.content_id, with_storage=request.excerpt_only)
+    page, me, available = page_and_permission(
+        ctx, request.content_id, with_storage=request.excerpt_only, with_attachments=request.attachments != "none"
+    )
     sender_name = str(me.get("displayName") or me.get("publicName") or "")
     body_html = page.export_view
     if request.excerpt_only:
@@ -236,25 +245,29 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
     max_total = settings.max_attachment_bytes
     chosen: list[AttachmentInfo] = []
     if request.attachments != "none":
-        chosen = choose_attachments(list_attachments(ctx.user_client, page.content_id), request.attachments, max_total)
+        chosen = choose_attachments(available, request.attachments, max_total)
 
-    # One round of concurrent work: images, attachments, and (for a send) recipients and the sender's address.
-    def fetch_image(attachment_id: str) -> bytes | None:
+    # One round of concurrent work: images and attachments (each file fetched once, even when it is both), and
+    # for a send the recipients and the sender's address. A preview fetches no attachments.
+    wanted: dict[str, int] = {attachment_api_id(ref.attachment_id): MAX_IMAGE_BYTES for ref in prepared.images}
+    if for_send:
+        for item in chosen:
+            wanted[item.id] = max(wanted.get(item.id, 0), max_total)
+
+    image_ids = {attachment_api_id(ref.attachment_id) for ref in prepared.images}
+    attachment_ids = {item.id for item in chosen} if for_send else set()
+    layout = settings.layout
+
+    def fetch(api_id: str) -> tuple[str, str, Any]:
+        """Download once; an image is scaled right here, so scaling overlaps the other downloads."""
         try:
-            return download_attachment(ctx.user_client, page.content_id, attachment_id, MAX_IMAGE_BYTES).data
-        except AppError:
-            return None  # the mail shows a link to the page instead of the image
+            data = download_attachment(ctx.user_client, page.content_id, api_id, wanted[api_id]).data
+        except AppError as error:
+            return "file", api_id, error
+        image = prescale(data, layout) if api_id in image_ids else None
+        return "file", api_id, (image, data if api_id in attachment_ids else None)
 
-    def fetch_attachment(item: AttachmentInfo) -> Attachment:
-        download = download_attachment(ctx.user_client, page.content_id, item.id, max_total)
-        return Attachment(
-            filename=item.title or item.id, content_type=item.media_type or download.content_type, data=download.data
-        )
-
-    jobs: list[Callable[[], Any]] = [
-        lambda ref=ref: ("image", ref.attachment_id, fetch_image(ref.attachment_id)) for ref in prepared.images
-    ]
-    jobs += [lambda item=item: ("attachment", item.id, fetch_attachment(item)) for item in chosen]
+    jobs: list[Callable[[], Any]] = [lambda api_id=api_id: fetch(api_id) for api_id in wanted]
     if for_send:
         rules = RecipientRules(settings.allow_external, settings.allowed_domains)
         jobs.append(
@@ -265,19 +278,33 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
             )
         )
         jobs.append(lambda: ("sender", "", emails_for(ctx.app_client, [ctx.account_id]).get(ctx.account_id)))
-    image_data: dict[str, bytes | None] = {}
-    attachments: list[Attachment] = []
+    files: dict[str, Any] = {}
     recipients: ResolvedRecipients | None = None
     sender_email: str | None = None
     for kind, key, value in map_bounded(lambda job: job(), jobs, limit=FETCH_CONCURRENCY):
-        if kind == "image":
-            image_data[key] = value
-        elif kind == "attachment":
-            attachments.append(value)
+        if kind == "file":
+            files[key] = value
         elif kind == "recipients":
             recipients = value
         else:
             sender_email = value
+    # An image that could not be fetched becomes a link to the page; a chosen attachment must arrive.
+    image_data: dict[str, bytes | bytearray | None] = {}
+    for ref in prepared.images:
+        fetched = files.get(attachment_api_id(ref.attachment_id))
+        image_data[ref.attachment_id] = None if isinstance(fetched, AppError) or fetched is None else fetched[0]
+    attachments: list[Attachment] = []
+    for item in chosen if for_send else []:
+        fetched = files[item.id]
+        if isinstance(fetched, AppError):
+            raise fetched
+        data = fetched[1]
+        attachments.append(
+            Attachment(
+                filename=item.title or item.id, content_type=item.media_type or "application/octet-stream", data=data
+            )
+        )
+    del files
     if sum(len(a.data) for a in attachments) > max_total:
         raise ValidationError(
             "The attachments are larger than allowed", code="attachments_too_large", details={"field": "attachments"}
@@ -287,6 +314,16 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
     content = MailContent(sender_name=sender_name, message=request.message, locale=locale)
     rendered = render_mail(prepared, info, content, settings.layout, subject, image_data)
     return Composition(page, rendered, attachments, sender_name, sender_email, recipients)
+
+
+def prescale(data: bytes | bytearray, layout: Layout) -> bytes | None:
+    """Scale an image for the mail as soon as it arrives (the renderer then embeds it as it is)."""
+    try:
+        return scale_image(
+            bytes(data), mode=layout.image_mode, max_side=layout.image_max_side, content_width=CONTENT_WIDTH
+        ).data
+    except ImageError:
+        return None
 
 
 def preview(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
@@ -330,30 +367,36 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
     )
     reply_to = composition.sender_email if settings.reply_to_sender else None
     batches = split_batches(recipients, settings.max_recipients)
-    envelopes = [
-        Envelope(
-            build_message(
-                composition.rendered,
-                from_addr=from_address,
-                from_name=from_name,
-                reply_to=reply_to,
-                to=batch.to,
-                cc=batch.cc,
-                attachments=composition.attachments,
-                message_id_domain=ctx.message_id_domain,
-            ),
-            from_address,
-            batch.envelope,
-        )
-        for batch in batches
-    ]
-    refused = deliver(ctx.smtp, envelopes)
+    deferred: dict[str, bytes | bytearray] = {}
+    message = build_message(
+        composition.rendered,
+        from_addr=from_address,
+        from_name=from_name,
+        reply_to=reply_to,
+        to=batches[0].to,
+        cc=batches[0].cc,
+        attachments=composition.attachments,
+        message_id_domain=ctx.message_id_domain,
+        defer_attachments_into=deferred,
+    )
+    # The message holds the inline images and `deferred` the attachment bytes: drop every other reference.
+    composition.attachments.clear()
+    composition.rendered.images.clear()
+
+    def envelopes() -> Iterator[Envelope]:
+        # One assembled message, readdressed for each batch just before it is sent.
+        for index, batch in enumerate(batches):
+            if index:
+                readdress(message, to=batch.to, cc=batch.cc, message_id_domain=ctx.message_id_domain)
+            yield Envelope(message, from_address, batch.envelope, deferred)
+
+    refused = deliver(ctx.smtp, envelopes())
     delivered = recipients.total - len(refused)
-    log.info("mail sent", extra={"mails": len(envelopes), "recipients": delivered})
+    log.info("mail sent", extra={"mails": len(batches), "recipients": delivered})
     result: dict[str, Any] = {
         "sent": delivered > 0,
         "recipients": delivered,
-        "mails": len(envelopes),
+        "mails": len(batches),
         "skipped": skipped,
     }
     if refused:

@@ -13,11 +13,12 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from errors import AppError, ValidationError
+from mail.smtp_stream import send_streaming
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class Envelope:
     message: EmailMessage
     sender: str
     recipients: Sequence[str]
+    # Attachment bodies streamed at send time (see mail.mime.build_message's defer_attachments_into).
+    deferred: Mapping[str, bytes | bytearray] = field(default_factory=dict)
 
 
 def vetted_address(host: str, port: int, allow_private: bool) -> str:
@@ -215,7 +218,7 @@ def _refusal(exc: smtplib.SMTPResponseException, stage: str) -> MailServerError:
     )
 
 
-def deliver(server: SmtpServer, envelopes: Sequence[Envelope]) -> dict[str, tuple[int, str]]:
+def deliver(server: SmtpServer, envelopes: Iterable[Envelope]) -> dict[str, tuple[int, str]]:
     """Send every envelope on one connection. Returns refused recipients (address → (code, text)).
 
     A temporary (4xx) refusal of a whole mail before it was accepted is retried once; a mail the server accepted is
@@ -237,7 +240,9 @@ def deliver(server: SmtpServer, envelopes: Sequence[Envelope]) -> dict[str, tupl
 def _send_one(smtp: smtplib.SMTP, server: SmtpServer, envelope: Envelope) -> dict[str, tuple[int, str]]:
     for attempt in (1, 2):
         try:
-            result = smtp.send_message(envelope.message, from_addr=envelope.sender, to_addrs=list(envelope.recipients))
+            result = send_streaming(
+                smtp, envelope.message, envelope.sender, list(envelope.recipients), envelope.deferred
+            )
             return {k: (v[0], v[1].decode("utf-8", "replace")) for k, v in result.items()}
         except smtplib.SMTPRecipientsRefused as exc:
             temporary = all(400 <= code < 500 for code, _ in exc.recipients.values())

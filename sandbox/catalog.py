@@ -216,6 +216,13 @@ def _attachment(page_id: str, attachment_id: str, title: str, spec: BlobSpec) ->
     )
 
 
+def add_attachment(page: Page, attachment_id: str, title: str, spec: BlobSpec) -> Attachment:
+    """Attach one more generated file to a page (benchmarks that need a given attachment volume)."""
+    attachment = _attachment(page.id, attachment_id, title, spec)
+    page.attachments.append(attachment)
+    return attachment
+
+
 def _page_url(page: Page) -> str:
     return f"{BASE_PLACEHOLDER}/wiki{page.webui_path()}"
 

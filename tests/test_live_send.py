@@ -176,3 +176,38 @@ def test_attachment_over_the_limit_is_refused(stack: LiveStack) -> None:
     assert response.status_code in (200, 400), response.text
     if response.status_code == 400:
         assert response.json()["error"]["code"] == "attachments_too_large"
+
+
+def test_above_the_per_mail_limit_several_mails_without_exposing_bcc(stack: LiveStack) -> None:
+    import sqlalchemy as sa
+
+    from models import TenantSettings, db
+
+    with stack.app.app_context():
+        settings = db.session.execute(sa.select(TenantSettings)).scalar_one()
+        settings.max_recipients = 2
+        db.session.commit()
+    try:
+        to = [{"email": f"to{i}@external.example"} for i in range(3)]
+        bcc = [{"email": f"hidden{i}@external.example"} for i in range(2)]
+        response = send(stack, contentId=SIMPLE_PAGE, to=to, bcc=bcc)
+        assert response.status_code == 200, response.text
+        assert response.json()["mails"] == 3 and response.json()["recipients"] == 5
+        mails = stack.catcher.wait_for(3)
+        ids = set()
+        for mail in mails:
+            assert len(mail.rcpt_tos) <= 2
+            header_block = mail.raw.split(b"\r\n\r\n", 1)[0].lower()
+            assert b"hidden" not in header_block
+            message = parsed(mail.raw)
+            ids.add(message["Message-ID"])
+            visible = {a.addr_spec for a in message["To"].addresses}
+            assert visible <= set(mail.rcpt_tos)
+        assert len(ids) == 3
+        assert sorted(a for m in mails for a in m.rcpt_tos) == sorted(
+            [r["email"] for r in to] + [r["email"] for r in bcc])
+    finally:
+        with stack.app.app_context():
+            settings = db.session.execute(sa.select(TenantSettings)).scalar_one()
+            settings.max_recipients = 100
+            db.session.commit()

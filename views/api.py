@@ -11,7 +11,7 @@ from connect.auth import Identity, context_token_required, current_identity
 from connect.fanout import map_bounded
 from errors import AppError, ValidationError
 from mail import send as sending
-from mail.page import check_content_id, excerpt_storage, fetch_page, list_attachments
+from mail.page import check_content_id, excerpt_storage, fetch_page
 from views.context import clients, send_context, tenant_settings
 from views.ratelimit import enforce
 
@@ -94,7 +94,7 @@ def attachments(content_id: str) -> Response:
         "reason": "",
     }
     try:
-        page, _me = sending.check_permission(ctx, content_id)
+        page, _me, available = sending.check_permission(ctx, content_id)
     except AppError as error:
         if error.status != 403:
             raise
@@ -104,7 +104,7 @@ def attachments(content_id: str) -> Response:
         return jsonify(answer)
     answer["title"] = page.title
     answer["hasExcerpt"] = excerpt_storage(page.storage) is not None
-    answer["attachments"] = [a.as_dict() for a in list_attachments(ctx.user_client, content_id)]
+    answer["attachments"] = [a.as_dict() for a in available]
     return jsonify(answer)
 
 

@@ -133,3 +133,45 @@ def test_private_hosts_are_refused_for_tenant_servers(host: str) -> None:
 def test_plain_smtp_is_only_for_local_work() -> None:
     with pytest.raises(ValidationError):
         check_connection(SmtpServer("smtp.example.com", 25, "none"))
+
+
+def test_streamed_data_is_dot_stuffed_and_arrives_intact(catcher: MailCatcher) -> None:
+    """Lines starting with '.' (and a lone '.') must survive SMTP's end-of-data marker, across chunk borders."""
+    from mail import smtp_stream
+
+    text = "first\n.\n..two dots\n.leading\nend\n" + ("x" * 70 + "\n.dot after many\n") * 3000
+    msg = message(["i@example.com"])
+    msg.set_content(text)
+    msg.add_attachment(bytes(range(256)) * 4000, maintype="application", subtype="octet-stream", filename="b.bin")
+    original = msg.get_body(preferencelist=("plain",)).get_content()
+    old_chunk = smtp_stream.CHUNK
+    smtp_stream.CHUNK = 1000  # many chunk borders
+    try:
+        deliver(plain(catcher.port), [Envelope(msg, "p@example.com", ["i@example.com"])])
+    finally:
+        smtp_stream.CHUNK = old_chunk
+    received = catcher.wait_for(1)[0].message()
+    got = received.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    assert got == original, "the text part changed in transit"
+    attachment = next(received.iter_attachments())
+    assert attachment.get_content() == bytes(range(256)) * 4000
+
+
+@pytest.mark.parametrize("size", [0, 1, 56, 57, 58, 57 * 1024, 57 * 1024 + 1, 3_000_001])
+def test_deferred_attachments_are_encoded_on_the_wire(catcher: MailCatcher, size: int) -> None:
+    from mail.mime import Attachment, build_message
+    from mail.render import RenderedMail
+
+    payload = bytes((i * 7 + size) % 256 for i in range(size))
+    rendered = RenderedMail(subject="Files", html="<p>Hi</p>", text="Hi", images=[])
+    deferred: dict[str, bytes | bytearray] = {}
+    msg = build_message(rendered, from_addr="p@example.com", from_name="P", reply_to=None, to=["j@example.com"],
+                        cc=[], attachments=[Attachment("data.bin", "application/octet-stream", bytearray(payload))],
+                        defer_attachments_into=deferred)
+    assert len(deferred) == 1 and b"data.bin" in msg.as_bytes()  # the message itself holds only a marker
+    deliver(plain(catcher.port), [Envelope(msg, "p@example.com", ["j@example.com"], deferred)])
+    raw = catcher.wait_for(1)[0].raw
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    attachment = next(catcher.messages()[0].message().iter_attachments())
+    assert attachment.get_filename() == "data.bin"
+    assert attachment.get_content() == payload
