@@ -81,9 +81,7 @@ def _fail(exc: Exception) -> click.ClickException:
 def backup_create() -> None:
     """Export every table from one snapshot into a new encrypted archive."""
     try:
-        created = create_backup(
-            store_from_config(_settings()), _sealer(), db.engine, db.metadata, _migrations_dir()
-        )
+        created = create_backup(store_from_config(_settings()), _sealer(), db.engine, db.metadata, _migrations_dir())
     except (BackupError, SecretError, sa.exc.SQLAlchemyError) as exc:
         raise _fail(exc) from None
     manifest = created.manifest
@@ -126,9 +124,7 @@ def backup_verify(archive: str) -> None:
         raise _fail(exc) from None
     manifest = verified.manifest
     if not verified.sidecar_present:
-        click.echo(
-            "warning: the manifest copy next to the archive is missing (the archive itself is fine)", err=True
-        )
+        click.echo("warning: the manifest copy next to the archive is missing (the archive itself is fine)", err=True)
     click.echo(
         f"OK {manifest.name}: created {manifest.created_at:%Y-%m-%d %H:%M:%S} UTC, "
         f"schema {manifest.schema_revision}, key {manifest.key_id}, sha256 {manifest.payload_sha256[:16]}…"
@@ -184,9 +180,7 @@ def secrets_rotate(dry_run: bool) -> None:
         raise click.ClickException(f"{_fail(exc).message}; nothing was changed") from None
     verb = "would re-encrypt" if dry_run else "re-encrypted"
     for result in results:
-        line = (
-            f"{result.label}: {verb} {result.rotated}, already current {result.current} (of {result.total})"
-        )
+        line = f"{result.label}: {verb} {result.rotated}, already current {result.current} (of {result.total})"
         if result.changed_meanwhile:
             line += f", {result.changed_meanwhile} replaced by the app meanwhile"
         click.echo(line)

@@ -38,9 +38,7 @@ def _encrypted_fields() -> list[EncryptedField]:
             tenant,
             tenant.c.shared_secret_encrypted,
             Tenant.SHARED_SECRET_FIELD,
-            sa.select(tenant.c.id, tenant.c.client_key, tenant.c.shared_secret_encrypted).order_by(
-                tenant.c.id
-            ),
+            sa.select(tenant.c.id, tenant.c.client_key, tenant.c.shared_secret_encrypted).order_by(tenant.c.id),
         ),
         EncryptedField(
             "SMTP passwords",

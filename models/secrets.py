@@ -277,8 +277,7 @@ class _EnvelopeBox(ABC):
         parsed = _Token.parse(token)
         if parsed.provider != self.provider:
             raise SecretError(
-                f"token was sealed by the '{parsed.provider}' key provider, "
-                f"but this box uses '{self.provider}'"
+                f"token was sealed by the '{parsed.provider}' key provider, but this box uses '{self.provider}'"
             )
         data_key = self._open_data_key(parsed, tenant, field, aad)
         if len(data_key) != _KEY_BYTES:
@@ -414,9 +413,7 @@ class LocalKeyBox(_EnvelopeBox):
 
     provider = "local"
 
-    def __init__(
-        self, key_file: Path, previous_key_files: Sequence[Path] = (), *, create: bool = True
-    ) -> None:
+    def __init__(self, key_file: Path, previous_key_files: Sequence[Path] = (), *, create: bool = True) -> None:
         current = _read_key_file(Path(key_file), create=create)
         self._key_id = _local_key_id(current)
         keys = {self._key_id: current}
@@ -604,9 +601,7 @@ class KmsKeyBox(_EnvelopeBox):
         return data_key
 
     def _new_data_key_in(self, context: Mapping[str, str], aad: bytes) -> tuple[str, bytes, bytes]:
-        answer = self._call(
-            "generate_data_key", KeyId=self._key_id, KeySpec="AES_256", EncryptionContext=dict(context)
-        )
+        answer = self._call("generate_data_key", KeyId=self._key_id, KeySpec="AES_256", EncryptionContext=dict(context))
         arn, data_key = answer.get("KeyId"), answer.get("Plaintext")
         wrapped_key = answer.get("CiphertextBlob")
         if not isinstance(arn, str) or not isinstance(data_key, bytes) or not isinstance(wrapped_key, bytes):

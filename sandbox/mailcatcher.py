@@ -81,9 +81,17 @@ class MailCatcher:
     certificate was given.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tls_cert: tuple[str, str] | None = None,
-                 require_auth: tuple[str, str] | None = None, implicit_tls: bool = False,
-                 max_message_size: int = 50 * 1024 * 1024, require_starttls: bool = True) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls_cert: tuple[str, str] | None = None,
+        require_auth: tuple[str, str] | None = None,
+        implicit_tls: bool = False,
+        max_message_size: int = 50 * 1024 * 1024,
+        require_starttls: bool = True,
+    ) -> None:
         if implicit_tls and tls_cert is None:
             raise ValueError("implicit_tls needs tls_cert=(cert_file, key_file)")
         if max_message_size < 1:
@@ -215,8 +223,9 @@ class MailCatcher:
     def _auth_missing(self, session: Session) -> bool:
         return self._require_auth is not None and not session.authenticated
 
-    def _authenticate(self, _server: SMTP, _session: Session, _envelope: Envelope, _mechanism: str,
-                      auth_data: Any) -> AuthResult:
+    def _authenticate(
+        self, _server: SMTP, _session: Session, _envelope: Envelope, _mechanism: str, auth_data: Any
+    ) -> AuthResult:
         if self._require_auth is None or not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         user, password = (value.encode() for value in self._require_auth)
@@ -227,13 +236,22 @@ class MailCatcher:
             return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
         return AuthResult(success=True, auth_data=auth_data.login.decode("utf-8", "replace"))
 
-    def _store(self, mail_from: str, rcpt_tos: list[str], raw: bytes, peer: Any, used_tls: bool,
-               authenticated_as: str | None) -> None:
+    def _store(
+        self, mail_from: str, rcpt_tos: list[str], raw: bytes, peer: Any, used_tls: bool, authenticated_as: str | None
+    ) -> None:
         with self._changed:
-            self._mails.append(CaughtMail(
-                id=next(self._ids), received_at=dt.datetime.now(dt.UTC),
-                peer_is_loopback=_is_loopback(peer), mail_from=mail_from, rcpt_tos=list(rcpt_tos), raw=raw,
-                used_tls=used_tls, authenticated_as=authenticated_as))
+            self._mails.append(
+                CaughtMail(
+                    id=next(self._ids),
+                    received_at=dt.datetime.now(dt.UTC),
+                    peer_is_loopback=_is_loopback(peer),
+                    mail_from=mail_from,
+                    rcpt_tos=list(rcpt_tos),
+                    raw=raw,
+                    used_tls=used_tls,
+                    authenticated_as=authenticated_as,
+                )
+            )
             self._changed.notify_all()
 
 
@@ -243,16 +261,18 @@ class _CatchingHandler:
     def __init__(self, catcher: MailCatcher) -> None:
         self._catcher = catcher
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         session.host_name = hostname  # this hook takes over that duty from aiosmtpd
         if self._catcher._require_auth is None:
             # aiosmtpd announces a bare "AUTH" even with every mechanism excluded.
             responses = [line for line in responses if not line[4:].upper().startswith("AUTH")]
         return responses
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          mail_options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
         if self._catcher._auth_missing(session):
             return "530 5.7.0 Authentication required"
         fault = self._catcher._take_fault("MAIL")
@@ -262,8 +282,9 @@ class _CatchingHandler:
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         fault = self._catcher._take_fault("RCPT") or self._catcher._rejection_for(address)
         if fault is not None:
             return fault
@@ -278,8 +299,14 @@ class _CatchingHandler:
         transport = server.transport
         used_tls = transport is not None and transport.get_extra_info("ssl_object") is not None
         authenticated_as = session.auth_data if session.authenticated else None
-        self._catcher._store(envelope.mail_from or "", envelope.rcpt_tos, envelope.original_content or b"",
-                             session.peer, used_tls, authenticated_as)
+        self._catcher._store(
+            envelope.mail_from or "",
+            envelope.rcpt_tos,
+            envelope.original_content or b"",
+            session.peer,
+            used_tls,
+            authenticated_as,
+        )
         return "250 OK: queued"
 
 
@@ -313,12 +340,18 @@ def make_self_signed_cert(directory: Path, hostname: str = "localhost") -> tuple
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName(n) for n in dns_names] + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName(n) for n in dns_names] + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -328,8 +361,9 @@ def make_self_signed_cert(directory: Path, hostname: str = "localhost") -> tuple
     key_path = directory / f"{hostname}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.touch(mode=0o600)
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -337,14 +371,19 @@ def make_self_signed_cert(directory: Path, hostname: str = "localhost") -> tuple
 
 # The mail's own HTML: no scripts, no remote loads (like a client with remote images off), inline CSS,
 # images only from the inbox itself (the rewritten cid: parts); sandboxed even when opened directly.
-_HTML_VIEW_CSP = ("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; font-src 'self'; "
-                  "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox")
-_PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'self'; form-action 'self'; "
-             "base-uri 'none'; frame-ancestors 'self'")
+_HTML_VIEW_CSP = (
+    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; font-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
+)
+_PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'self'"
+)
 _DOWNLOAD_CSP = "default-src 'none'; sandbox"
 # cid: URLs where a mail client resolves them: src/background attributes and CSS url().
-_CID_REF = re.compile(r"""(?P<lead>\b(?:src|background)\s*=\s*["']?|url\(\s*["']?)cid:(?P<cid>[^"'\s)>]+)""",
-                      re.IGNORECASE)
+_CID_REF = re.compile(
+    r"""(?P<lead>\b(?:src|background)\s*=\s*["']?|url\(\s*["']?)cid:(?P<cid>[^"'\s)>]+)""", re.IGNORECASE
+)
 _RAW_PREVIEW_LIMIT = 256 * 1024
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")  # a filename from a mail must not split a response header
 
@@ -415,14 +454,23 @@ def _parts(msg: EmailMessage) -> list[_Part]:
         content_id = _content_id(part)
         # What a client lists as attachments: declared ones, and any other non-body part not meant
         # to be shown inline through a Content-ID.
-        is_attachment = leaf and index > 0 and id(part) not in bodies and (
-            disposition == "attachment" or content_id is None)
-        parts.append(_Part(
-            index=index, depth=depth, content_type=part.get_content_type(), size=_decoded_size(part),
-            content_id=content_id, disposition=disposition, filename=part.get_filename(),
-            charset=part.get_content_charset() if leaf else None,
-            transfer_encoding=_header(part, "Content-Transfer-Encoding") or None,
-            is_attachment=is_attachment))
+        is_attachment = (
+            leaf and index > 0 and id(part) not in bodies and (disposition == "attachment" or content_id is None)
+        )
+        parts.append(
+            _Part(
+                index=index,
+                depth=depth,
+                content_type=part.get_content_type(),
+                size=_decoded_size(part),
+                content_id=content_id,
+                disposition=disposition,
+                filename=part.get_filename(),
+                charset=part.get_content_charset() if leaf else None,
+                transfer_encoding=_header(part, "Content-Transfer-Encoding") or None,
+                is_attachment=is_attachment,
+            )
+        )
     return parts
 
 
@@ -443,29 +491,44 @@ def _cid_references(html: str) -> list[str]:
 def _summary(mail: CaughtMail) -> dict[str, Any]:
     msg = mail.message()
     return {
-        "mail": mail, "from": _header(msg, "From"), "to": _header(msg, "To"),
+        "mail": mail,
+        "from": _header(msg, "From"),
+        "to": _header(msg, "To"),
         "subject": _header(msg, "Subject"),
         "date": _header(msg, "Date") or mail.received_at.strftime("%a, %d %b %Y %H:%M:%S %z"),
-        "size": _human_size(len(mail.raw)), "has_attachments": any(p.is_attachment for p in _parts(msg)),
+        "size": _human_size(len(mail.raw)),
+        "has_attachments": any(p.is_attachment for p in _parts(msg)),
     }
 
 
 def _mail_json(mail: CaughtMail) -> dict[str, Any]:
     msg = mail.message()
     return {
-        "id": mail.id, "mailFrom": mail.mail_from, "rcptTos": mail.rcpt_tos,
+        "id": mail.id,
+        "mailFrom": mail.mail_from,
+        "rcptTos": mail.rcpt_tos,
         "subject": _header(msg, "Subject"),
-        "from": _header(msg, "From"), "to": _header(msg, "To"), "cc": _header(msg, "Cc"),
-        "replyTo": _header(msg, "Reply-To"), "size": len(mail.raw), "usedTls": mail.used_tls,
-        "authenticatedAs": mail.authenticated_as, "receivedAt": mail.received_at.isoformat(),
+        "from": _header(msg, "From"),
+        "to": _header(msg, "To"),
+        "cc": _header(msg, "Cc"),
+        "replyTo": _header(msg, "Reply-To"),
+        "size": len(mail.raw),
+        "usedTls": mail.used_tls,
+        "authenticatedAs": mail.authenticated_as,
+        "receivedAt": mail.received_at.isoformat(),
     }
 
 
 def inbox_blueprint(catcher: MailCatcher) -> Blueprint:
     """The inbox pages (/inbox...) and the JSON API for tests (/_sandbox/mails...) over `catcher`."""
     here = Path(__file__).resolve().parent
-    bp = Blueprint("inbox", __name__, template_folder=str(here / "templates"),
-                   static_folder=str(here / "static"), static_url_path="/inbox/static")
+    bp = Blueprint(
+        "inbox",
+        __name__,
+        template_folder=str(here / "templates"),
+        static_folder=str(here / "static"),
+        static_url_path="/inbox/static",
+    )
 
     def find(mail_id: int) -> CaughtMail:
         mail = catcher.message_by_id(mail_id)
@@ -482,8 +545,11 @@ def inbox_blueprint(catcher: MailCatcher) -> Blueprint:
     def downloadable(payload: bytes, content_type: str, filename: str | None, inline: bool) -> Response:
         response = Response(payload, content_type=content_type)
         safe_name = _CONTROL_CHARS.sub("", filename or "").strip()
-        response.headers.set("Content-Disposition", "inline" if inline else "attachment",
-                             **({"filename": safe_name} if safe_name else {}))
+        response.headers.set(
+            "Content-Disposition",
+            "inline" if inline else "attachment",
+            **({"filename": safe_name} if safe_name else {}),
+        )
         response.headers["Content-Security-Policy"] = _DOWNLOAD_CSP
         return response
 
@@ -516,14 +582,19 @@ def inbox_blueprint(catcher: MailCatcher) -> Blueprint:
         unused = sorted(cid for cid in present if cid not in references) if html_part is not None else []
         headers = [(name, _header(msg, name)) for name in ("From", "Reply-To", "To", "Cc", "Date", "Subject")]
         return render_template(
-            "inbox_mail.html", mail=mail, summary=_summary(mail), headers=headers,
-            bcc_header=_header(msg, "Bcc"), has_html=html_part is not None,
+            "inbox_mail.html",
+            mail=mail,
+            summary=_summary(mail),
+            headers=headers,
+            bcc_header=_header(msg, "Bcc"),
+            has_html=html_part is not None,
             text=_body_text(text_part) if text_part is not None else None,
             attachments=[(part, _human_size(part.size)) for part in parts if part.is_attachment],
             parts=[(part, _human_size(part.size)) for part in parts],
             missing_cids=[cid for cid in references if cid not in present],
             unused_cids=unused,
-            raw_preview=mail.raw.decode("utf-8", "replace") if len(mail.raw) <= _RAW_PREVIEW_LIMIT else None)
+            raw_preview=mail.raw.decode("utf-8", "replace") if len(mail.raw) <= _RAW_PREVIEW_LIMIT else None,
+        )
 
     @bp.get("/inbox/<int:mail_id>/html")
     def mail_html(mail_id: int) -> Response:
@@ -546,17 +617,24 @@ def inbox_blueprint(catcher: MailCatcher) -> Blueprint:
             if not part.is_multipart() and _content_id(part) == content_id:
                 payload = part.get_payload(decode=True)
                 is_image = part.get_content_maintype() == "image"
-                return downloadable(payload if isinstance(payload, bytes) else b"",
-                                    part.get_content_type() if is_image else "application/octet-stream",
-                                    part.get_filename(), inline=is_image)
+                return downloadable(
+                    payload if isinstance(payload, bytes) else b"",
+                    part.get_content_type() if is_image else "application/octet-stream",
+                    part.get_filename(),
+                    inline=is_image,
+                )
         abort(404)
 
     @bp.get("/inbox/<int:mail_id>/part/<int:index>")
     def mail_part(mail_id: int, index: int) -> Response:
         part = find_part(find(mail_id), index)
         payload = part.get_payload(decode=True)
-        return downloadable(payload if isinstance(payload, bytes) else b"", part.get_content_type(),
-                            part.get_filename() or f"part-{index}", inline=False)
+        return downloadable(
+            payload if isinstance(payload, bytes) else b"",
+            part.get_content_type(),
+            part.get_filename() or f"part-{index}",
+            inline=False,
+        )
 
     @bp.get("/inbox/<int:mail_id>/raw")
     def mail_raw(mail_id: int) -> Response:

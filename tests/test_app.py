@@ -115,9 +115,15 @@ def test_logs_carry_no_query_string_token_or_secret(app: Flask, caplog: pytest.L
 
 
 def test_werkzeug_access_lines_lose_address_and_query() -> None:
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
-                               '127.0.0.1 - - [24/Nov/2026 01:00:00] "%s" %s %s',
-                               ("GET /dialog/send?contentId=1&jwt=eyJ.abc.def HTTP/1.1", "200", "-"), None)
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '127.0.0.1 - - [24/Nov/2026 01:00:00] "%s" %s %s',
+        ("GET /dialog/send?contentId=1&jwt=eyJ.abc.def HTTP/1.1", "200", "-"),
+        None,
+    )
     AccessLogFilter().filter(record)
     message = record.getMessage()
     assert "127.0.0.1" not in message and "jwt" not in message and "contentId" not in message

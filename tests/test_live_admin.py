@@ -75,23 +75,26 @@ def test_non_admin_is_refused_and_nothing_changes(admin_stack: LiveStack, method
     assert rows(admin_stack) == before
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"mail": {"senderAddress": "not an address"}}, "mail.senderAddress"),
-    ({"mail": {"subjectPrefix": "a\r\nBcc: x@example.com"}}, "mail.subjectPrefix"),
-    ({"smtp": {"port": 70000}}, "smtp.port"),
-    ({"smtp": {"mode": "custom", "host": "169.254.169.254"}}, "smtp.host"),
-    ({"smtp": {"mode": "custom", "host": "10.0.0.5"}}, "smtp.host"),
-    ({"smtp": {"mode": "custom", "host": ""}}, "smtp.host"),
-    ({"layout": {"customCss": "@import url(https://evil.example/x.css);"}}, "layout.customCss"),
-    ({"layout": {"customCss": "p { background: url(https://evil.example/t.png) }"}}, "layout.customCss"),
-    ({"layout": {"customCss": "p { width: expression(alert(1)) }"}}, "layout.customCss"),
-    ({"layout": {"customCss": "p { color: red; }" * 3000}}, "layout.customCss"),
-    ({"layout": {"headerText": "x" * 500}}, "layout.headerText"),
-    ({"permissions": {"maxRecipients": 0}}, "permissions.maxRecipients"),
-    ({"permissions": {"allowedDomains": ["exa mple.com"]}}, "permissions.allowedDomains"),
-    ({"debugLoggingHours": 48}, "debugLoggingHours"),
-    ({"unknown": 1}, "unknown"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"mail": {"senderAddress": "not an address"}}, "mail.senderAddress"),
+        ({"mail": {"subjectPrefix": "a\r\nBcc: x@example.com"}}, "mail.subjectPrefix"),
+        ({"smtp": {"port": 70000}}, "smtp.port"),
+        ({"smtp": {"mode": "custom", "host": "169.254.169.254"}}, "smtp.host"),
+        ({"smtp": {"mode": "custom", "host": "10.0.0.5"}}, "smtp.host"),
+        ({"smtp": {"mode": "custom", "host": ""}}, "smtp.host"),
+        ({"layout": {"customCss": "@import url(https://evil.example/x.css);"}}, "layout.customCss"),
+        ({"layout": {"customCss": "p { background: url(https://evil.example/t.png) }"}}, "layout.customCss"),
+        ({"layout": {"customCss": "p { width: expression(alert(1)) }"}}, "layout.customCss"),
+        ({"layout": {"customCss": "p { color: red; }" * 3000}}, "layout.customCss"),
+        ({"layout": {"headerText": "x" * 500}}, "layout.headerText"),
+        ({"permissions": {"maxRecipients": 0}}, "permissions.maxRecipients"),
+        ({"permissions": {"allowedDomains": ["exa mple.com"]}}, "permissions.allowedDomains"),
+        ({"debugLoggingHours": 48}, "debugLoggingHours"),
+        ({"unknown": 1}, "unknown"),
+    ],
+)
 def test_invalid_settings_change_nothing(admin_stack: LiveStack, body: dict[str, Any], field: str) -> None:
     before = rows(admin_stack)
     # The live stack allows private mail hosts (its catcher is on loopback); production doesn't.
@@ -109,8 +112,11 @@ def test_invalid_settings_change_nothing(admin_stack: LiveStack, body: dict[str,
 
 def test_password_is_write_only_and_encrypted(admin_stack: LiveStack) -> None:
     stack = admin_stack
-    response = put(stack, ADA, {"smtp": {"mode": "custom", "host": "127.0.0.1", "port": 2525, "username": "u",
-                                         "password": PASSWORD}})
+    response = put(
+        stack,
+        ADA,
+        {"smtp": {"mode": "custom", "host": "127.0.0.1", "port": 2525, "username": "u", "password": PASSWORD}},
+    )
     assert response.status_code == 200, response.text
     assert PASSWORD not in response.text and response.json()["smtp"]["passwordSet"] is True
     assert PASSWORD not in stack.api("GET", "/api/admin/settings", ADA).text
@@ -132,8 +138,13 @@ def test_test_connection_with_starttls_and_a_wrong_password(admin_stack: LiveSta
     stack.app.config["SMTP_CA_FILE"] = str(cert)
     try:
         with MailCatcher(tls_cert=(str(cert), str(key)), require_auth=("mailer", PASSWORD)) as server:
-            smtp = {"mode": "custom", "host": "localhost", "port": server.port, "security": "starttls",
-                    "username": "mailer"}
+            smtp = {
+                "mode": "custom",
+                "host": "localhost",
+                "port": server.port,
+                "security": "starttls",
+                "username": "mailer",
+            }
             good = stack.api("POST", "/api/admin/smtp/test", ADA, json={"smtp": {**smtp, "password": PASSWORD}})
             assert good.json() == {"ok": True, "stage": "auth", "message": "Connected"}
             bad = stack.api("POST", "/api/admin/smtp/test", ADA, json={"smtp": {**smtp, "password": "nope"}})
@@ -166,8 +177,11 @@ def test_debug_logging_switches_itself_off(admin_stack: LiveStack) -> None:
 
 def test_group_restriction_refuses_outsiders_with_a_reason(admin_stack: LiveStack) -> None:
     stack = admin_stack
-    design = next(g["groupId"] for g in stack.api("GET", "/api/recipients", ADA, params={"query": "design"})
-                  .json()["groups"] if g["name"] == "design")
+    design = next(
+        g["groupId"]
+        for g in stack.api("GET", "/api/recipients", ADA, params={"query": "design"}).json()["groups"]
+        if g["name"] == "design"
+    )
     saved = put(stack, ADA, {"permissions": {"mode": "groups", "groups": [{"groupId": design}]}})
     assert saved.json()["permissions"]["groups"] == [{"groupId": design, "name": "design"}]
     refused = stack.api("POST", "/api/send", DIETER, json={"contentId": ENG_PAGE, "to": [{"accountId": ADA}]})

@@ -19,8 +19,16 @@ def test_install_open_dialog_and_uninstall(tmp_path: Path) -> None:
             assert tenant.oauth_client_id
         user = next(u for u in stack.users() if "regular" in u.get("roles", []))
         page = next(p for p in stack.pages() if not p.get("restricted"))
-        signed = stack.control("GET", "module-url", params={"module": "send-dialog", "user": user["accountId"],
-                                                            "contentId": page["id"], "spaceKey": page["spaceKey"]})
+        signed = stack.control(
+            "GET",
+            "module-url",
+            params={
+                "module": "send-dialog",
+                "user": user["accountId"],
+                "contentId": page["id"],
+                "spaceKey": page["spaceKey"],
+            },
+        )
         opened = requests.get(signed["url"], timeout=30)
         assert opened.status_code == 200 and 'id="send-dialog"' in opened.text
         tampered = signed["url"].replace(f"contentId={page['id']}", "contentId=1")

@@ -54,8 +54,14 @@ def check_cids(message: EmailMessage) -> list[EmailMessage]:
 
 def test_page_with_images_to_a_user_a_group_and_an_external_address(stack: LiveStack) -> None:
     design = group_id(stack, "design")
-    response = send(stack, contentId=IMAGES_PAGE, to=[{"accountId": BEN}], cc=[{"groupId": design}],
-                    bcc=[{"email": "Partner@External.example"}], message="Have a look\nat this.")
+    response = send(
+        stack,
+        contentId=IMAGES_PAGE,
+        to=[{"accountId": BEN}],
+        cc=[{"groupId": design}],
+        bcc=[{"email": "Partner@External.example"}],
+        message="Have a look\nat this.",
+    )
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["sent"] is True and result["mails"] == 1
@@ -110,16 +116,36 @@ def test_restricted_page_is_refused_and_nothing_sent(stack: LiveStack) -> None:
 
 
 def test_confluence_429_is_survived(stack: LiveStack) -> None:
-    stack.control("POST", "faults", json={"rules": [{"pathPrefix": f"/wiki/rest/api/content/{SIMPLE_PAGE}",
-                                                     "status": 429, "count": 2, "retryAfter": 1, "method": "GET"}]})
+    stack.control(
+        "POST",
+        "faults",
+        json={
+            "rules": [
+                {
+                    "pathPrefix": f"/wiki/rest/api/content/{SIMPLE_PAGE}",
+                    "status": 429,
+                    "count": 2,
+                    "retryAfter": 1,
+                    "method": "GET",
+                }
+            ]
+        },
+    )
     response = send(stack, contentId=SIMPLE_PAGE, to=[{"accountId": BEN}])
     assert response.status_code == 200, response.text
     assert len(stack.catcher.wait_for(1)) == 1
 
 
 def test_confluence_failing_is_a_clear_error(stack: LiveStack) -> None:
-    stack.control("POST", "faults", json={"rules": [{"pathPrefix": f"/wiki/rest/api/content/{SIMPLE_PAGE}",
-                                                     "status": 500, "count": 50, "method": "GET"}]})
+    stack.control(
+        "POST",
+        "faults",
+        json={
+            "rules": [
+                {"pathPrefix": f"/wiki/rest/api/content/{SIMPLE_PAGE}", "status": 500, "count": 50, "method": "GET"}
+            ]
+        },
+    )
     response = send(stack, contentId=SIMPLE_PAGE, to=[{"accountId": BEN}])
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "confluence_unavailable"
@@ -162,16 +188,25 @@ def test_attachments_and_excerpt(stack: LiveStack) -> None:
 
 
 def test_users_without_email_are_named_and_duplicates_removed(stack: LiveStack) -> None:
-    response = send(stack, contentId=SIMPLE_PAGE, to=[{"accountId": BEN}], cc=[{"accountId": BEN}],
-                    bcc=[{"email": "ben.okafor@example.com"}, {"accountId": CHIARA}])
+    response = send(
+        stack,
+        contentId=SIMPLE_PAGE,
+        to=[{"accountId": BEN}],
+        cc=[{"accountId": BEN}],
+        bcc=[{"email": "ben.okafor@example.com"}, {"accountId": CHIARA}],
+    )
     assert response.status_code == 200, response.text
     mail = stack.catcher.wait_for(1)[0]
     assert [a.lower() for a in mail.rcpt_tos].count("ben.okafor@example.com") == 1
 
 
 def test_attachment_over_the_limit_is_refused(stack: LiveStack) -> None:
-    response = send(stack, contentId=BENCH_PAGE, to=[{"accountId": BEN}],
-                    attachments=[a["id"] for p in stack.pages() if p["id"] == BENCH_PAGE for a in p["attachments"]])
+    response = send(
+        stack,
+        contentId=BENCH_PAGE,
+        to=[{"accountId": BEN}],
+        attachments=[a["id"] for p in stack.pages() if p["id"] == BENCH_PAGE for a in p["attachments"]],
+    )
     # The benchmark page carries more than the default 20 MB only if the sandbox made it so; either way, clear.
     assert response.status_code in (200, 400), response.text
     if response.status_code == 400:
@@ -205,7 +240,8 @@ def test_above_the_per_mail_limit_several_mails_without_exposing_bcc(stack: Live
             assert visible <= set(mail.rcpt_tos)
         assert len(ids) == 3
         assert sorted(a for m in mails for a in m.rcpt_tos) == sorted(
-            [r["email"] for r in to] + [r["email"] for r in bcc])
+            [r["email"] for r in to] + [r["email"] for r in bcc]
+        )
     finally:
         with stack.app.app_context():
             settings = db.session.execute(sa.select(TenantSettings)).scalar_one()

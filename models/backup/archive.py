@@ -176,9 +176,7 @@ def _payload(tables: Iterable[TableDump]) -> bytes:
     lines: list[bytes] = []
     for table in tables:
         lines.append(_line({"table": table.name, "columns": [[n, t] for n, t in table.columns.items()]}))
-        lines.extend(
-            _line({"table": table.name, "row": encode_row(row, table.columns)}) for row in table.rows
-        )
+        lines.extend(_line({"table": table.name, "row": encode_row(row, table.columns)}) for row in table.rows)
     return b"".join(lines)
 
 
@@ -236,10 +234,7 @@ def open_archive(sealed: bytes, *, name: str, sealer: SecretSealer) -> tuple[Man
         raise ArchiveInvalid("the manifest inside the archive is not JSON") from None
     if manifest.name != name:
         raise ArchiveInvalid("the manifest inside the archive names another archive")
-    if (
-        len(payload) != manifest.payload_bytes
-        or hashlib.sha256(payload).hexdigest() != manifest.payload_sha256
-    ):
+    if len(payload) != manifest.payload_bytes or hashlib.sha256(payload).hexdigest() != manifest.payload_sha256:
         raise ArchiveInvalid("the archive's data does not match the checksum in its manifest")
     return manifest, _parse_payload(payload, manifest)
 

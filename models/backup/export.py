@@ -53,9 +53,7 @@ def read_snapshot(engine: Engine, metadata: sa.MetaData, expected_revisions: Col
     with snapshot_connection(engine) as conn:
         revision = MigrationContext.configure(conn).get_current_revision()
         if revision is None:
-            raise BackupError(
-                "the database has no schema yet (run `flask --app app db upgrade`); nothing to back up"
-            )
+            raise BackupError("the database has no schema yet (run `flask --app app db upgrade`); nothing to back up")
         if revision not in expected_revisions:
             expected = ", ".join(sorted(expected_revisions)) or "none"
             raise BackupError(

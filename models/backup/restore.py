@@ -44,9 +44,7 @@ def insert_tables(engine: Engine, tables: list[TableDump]) -> None:
             _check_tables(target, tables)
             if engine.dialect.name == "postgresql":
                 _lock_tables(conn, target)
-            occupied = [
-                t.name for t in target.sorted_tables if t.name != VERSION_TABLE and _has_rows(conn, t)
-            ]
+            occupied = [t.name for t in target.sorted_tables if t.name != VERSION_TABLE and _has_rows(conn, t)]
             if occupied:
                 raise RestoreRefused(
                     f"the target database is not empty (rows in: {', '.join(occupied)}); "
@@ -60,9 +58,7 @@ def insert_tables(engine: Engine, tables: list[TableDump]) -> None:
                 _reset_sequences(conn, [target.tables[name] for name in by_name])
     except sa.exc.DBAPIError as exc:
         # The driver's message may quote row values: report the class only.
-        raise BackupError(
-            f"restore failed, nothing was written: {type(exc.orig).__name__} from the database"
-        ) from None
+        raise BackupError(f"restore failed, nothing was written: {type(exc.orig).__name__} from the database") from None
 
 
 def _check_tables(target: sa.MetaData, tables: list[TableDump]) -> None:
@@ -72,9 +68,7 @@ def _check_tables(target: sa.MetaData, tables: list[TableDump]) -> None:
             raise RestoreRefused(f"the target database has no table {dump.name}")
         missing = sorted(set(dump.columns) - set(table.columns.keys()))
         if missing:
-            raise RestoreRefused(
-                f"table {dump.name} of the target database lacks columns: {', '.join(missing)}"
-            )
+            raise RestoreRefused(f"table {dump.name} of the target database lacks columns: {', '.join(missing)}")
 
 
 def _lock_tables(conn: Connection, target: sa.MetaData) -> None:
@@ -109,7 +103,5 @@ def _reset_sequences(conn: Connection, tables: list[sa.Table]) -> None:
             highest = conn.execute(sa.select(sa.func.max(column))).scalar()
             # setval(seq, 1, false): the next id is 1 again when the table is empty.
             conn.execute(
-                sa.select(
-                    sa.func.setval(sa.cast(sa.literal(sequence), REGCLASS), highest or 1, highest is not None)
-                )
+                sa.select(sa.func.setval(sa.cast(sa.literal(sequence), REGCLASS), highest or 1, highest is not None))
             )

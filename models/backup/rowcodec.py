@@ -56,8 +56,7 @@ def type_tag(column: sa.Column[Any]) -> str:
         if isinstance(kind, sql_type):
             return tag
     raise BackupError(
-        f"column {column.table.name}.{column.name} has a type the backup does not know "
-        f"({type(kind).__name__})"
+        f"column {column.table.name}.{column.name} has a type the backup does not know ({type(kind).__name__})"
     )
 
 

@@ -203,9 +203,7 @@ def s3_client(config: Mapping[str, Any]) -> BaseClient:
     region = _setting(config, "AWS_REGION") or _setting(config, "AWS_DEFAULT_REGION")
     endpoint = _setting(config, "AWS_ENDPOINT_URL_S3") or _setting(config, "AWS_ENDPOINT_URL")
     # Archives can be large and S3 slow: longer reads than KMS, bounded retries all the same.
-    client_config = Config(
-        connect_timeout=10, read_timeout=120, retries={"max_attempts": 5, "mode": "standard"}
-    )
+    client_config = Config(connect_timeout=10, read_timeout=120, retries={"max_attempts": 5, "mode": "standard"})
     try:
         return boto3.session.Session().client(
             "s3", region_name=region or None, endpoint_url=endpoint or None, config=client_config

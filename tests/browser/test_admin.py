@@ -174,7 +174,10 @@ def test_an_admin_sets_permissions_mail_server_and_debug_logging(stack: Any, bro
         assert saved["permissions"]["allowedDomains"] == ["example.com", "example.org"]
         assert saved["permissions"]["maxAttachmentBytes"] == int(5.5 * 1024 * 1024)
         assert {key: saved["smtp"][key] for key in ("mode", "host", "port", "username", "passwordSet")} == {
-            "mode": "custom", "host": "127.0.0.1", "port": stack.catcher.port, "username": "mailer",
+            "mode": "custom",
+            "host": "127.0.0.1",
+            "port": stack.catcher.port,
+            "username": "mailer",
             "passwordSet": True,
         }
         assert saved["debugLoggingUntil"] is not None

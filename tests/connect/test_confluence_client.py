@@ -47,10 +47,12 @@ def as_app(access: TenantAccess, session: requests.Session, **kwargs: Any) -> Co
     return ConfluenceClient(access, app_key="pagemail", session=session, policy=QUICK, **kwargs)
 
 
-def as_user(access: TenantAccess, session: requests.Session, tokens: UserTokens, account_id: str,
-            **kwargs: Any) -> ConfluenceClient:
-    return ConfluenceClient(access, app_key="pagemail", session=session, user_tokens=tokens,
-                            account_id=account_id, policy=QUICK, **kwargs)
+def as_user(
+    access: TenantAccess, session: requests.Session, tokens: UserTokens, account_id: str, **kwargs: Any
+) -> ConfluenceClient:
+    return ConfluenceClient(
+        access, app_key="pagemail", session=session, user_tokens=tokens, account_id=account_id, policy=QUICK, **kwargs
+    )
 
 
 def requests_to(stack: LiveStack, fragment: str) -> list[dict[str, Any]]:
@@ -59,14 +61,16 @@ def requests_to(stack: LiveStack, fragment: str) -> list[dict[str, Any]]:
 
 def test_as_app_with_qsh(stack: LiveStack, access: TenantAccess, session: requests.Session) -> None:
     stack.control("DELETE", "requests")
-    page = as_app(access, session).get_json(f"rest/api/content/{SIMPLE_PAGE}",
-                                            params={"expand": "body.export_view,space"})
+    page = as_app(access, session).get_json(
+        f"rest/api/content/{SIMPLE_PAGE}", params={"expand": "body.export_view,space"}
+    )
     assert page["id"] == SIMPLE_PAGE
     assert requests_to(stack, f"/content/{SIMPLE_PAGE}")[-1]["auth"] == "jwt"
 
 
-def test_as_the_user_restrictions_apply_and_tokens_are_cached(stack: LiveStack, access: TenantAccess,
-                                                              session: requests.Session, tokens: UserTokens) -> None:
+def test_as_the_user_restrictions_apply_and_tokens_are_cached(
+    stack: LiveStack, access: TenantAccess, session: requests.Session, tokens: UserTokens
+) -> None:
     stack.control("DELETE", "requests")
     ada = as_user(access, session, tokens, ADA)
     assert ada.get_json(f"rest/api/content/{RESTRICTED_PAGE}")["id"] == RESTRICTED_PAGE
@@ -86,28 +90,35 @@ def test_email_lookup_only_as_the_app(access: TenantAccess, session: requests.Se
 
 
 def test_429_with_retry_after_is_honoured(stack: LiveStack, access: TenantAccess, session: requests.Session) -> None:
-    stack.control("POST", "faults", json={"rules": [{"pathPrefix": "/wiki/rest/api/content", "status": 429,
-                                                     "count": 2, "retryAfter": 1}]})
+    stack.control(
+        "POST",
+        "faults",
+        json={"rules": [{"pathPrefix": "/wiki/rest/api/content", "status": 429, "count": 2, "retryAfter": 1}]},
+    )
     stack.control("DELETE", "requests")
     assert as_app(access, session).get_json(f"rest/api/content/{SIMPLE_PAGE}")["id"] == SIMPLE_PAGE
     statuses = [r["status"] for r in requests_to(stack, f"/content/{SIMPLE_PAGE}")]
     assert statuses == [429, 429, 200]
 
 
-def test_5xx_retried_for_reads_not_for_writes(stack: LiveStack, access: TenantAccess,
-                                              session: requests.Session) -> None:
+def test_5xx_retried_for_reads_not_for_writes(
+    stack: LiveStack, access: TenantAccess, session: requests.Session
+) -> None:
     stack.control("POST", "faults", json={"rules": [{"pathPrefix": "/wiki/rest/api/", "status": 502, "count": 1}]})
     assert as_app(access, session).get_json(f"rest/api/content/{SIMPLE_PAGE}")["id"] == SIMPLE_PAGE
     stack.control("POST", "faults", json={"rules": [{"pathPrefix": "/wiki/rest/api/", "status": 500, "count": 1}]})
     stack.control("DELETE", "requests")
     with pytest.raises(UpstreamError):
-        as_app(access, session).post_json(f"rest/api/content/{SIMPLE_PAGE}/permission/check",
-                                          {"subject": {"type": "user", "identifier": ADA}, "operation": "read"})
+        as_app(access, session).post_json(
+            f"rest/api/content/{SIMPLE_PAGE}/permission/check",
+            {"subject": {"type": "user", "identifier": ADA}, "operation": "read"},
+        )
     assert len(requests_to(stack, "/permission/check")) == 1
 
 
-def test_persistent_failure_gives_up_after_the_attempts(stack: LiveStack, access: TenantAccess,
-                                                        session: requests.Session) -> None:
+def test_persistent_failure_gives_up_after_the_attempts(
+    stack: LiveStack, access: TenantAccess, session: requests.Session
+) -> None:
     stack.control("POST", "faults", json={"rules": [{"pathPrefix": "/wiki/rest/api/", "status": 503}]})
     stack.control("DELETE", "requests")
     with pytest.raises(UpstreamError) as caught:
@@ -117,22 +128,23 @@ def test_persistent_failure_gives_up_after_the_attempts(stack: LiveStack, access
 
 
 def test_dropped_connections_are_retried(stack: LiveStack, access: TenantAccess, session: requests.Session) -> None:
-    stack.control("POST", "faults", json={"rules": [{"pathPrefix": "/wiki/rest/api/content",
-                                                     "dropConnection": True, "count": 1}]})
+    stack.control(
+        "POST", "faults", json={"rules": [{"pathPrefix": "/wiki/rest/api/content", "dropConnection": True, "count": 1}]}
+    )
     assert as_app(access, session).get_json(f"rest/api/content/{SIMPLE_PAGE}")["id"] == SIMPLE_PAGE
 
 
 def test_time_budget_is_never_exceeded(stack: LiveStack, access: TenantAccess, session: requests.Session) -> None:
-    stack.control("POST", "faults", json={"rules": [{"pathPrefix": "/wiki/rest/api/", "status": 429,
-                                                     "retryAfter": 5}]})
+    stack.control("POST", "faults", json={"rules": [{"pathPrefix": "/wiki/rest/api/", "status": 429, "retryAfter": 5}]})
     client = as_app(access, session, deadline=Deadline(1.0))
     with pytest.raises(Exception) as caught:
         client.get_json(f"rest/api/content/{SIMPLE_PAGE}")
     assert getattr(caught.value, "status", None) in (429, 502)
 
 
-def test_download_redirect_drops_authorization(stack: LiveStack, access: TenantAccess, session: requests.Session,
-                                               tokens: UserTokens) -> None:
+def test_download_redirect_drops_authorization(
+    stack: LiveStack, access: TenantAccess, session: requests.Session, tokens: UserTokens
+) -> None:
     page = next(p for p in stack.pages() if p["id"] == SIMPLE_PAGE)
     attachment = page["attachments"][0]["id"]
     stack.control("DELETE", "requests")
@@ -164,8 +176,9 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
-def test_a_refused_cached_user_token_is_renewed_once(stack: LiveStack, access: TenantAccess,
-                                                     session: requests.Session, tokens: UserTokens) -> None:
+def test_a_refused_cached_user_token_is_renewed_once(
+    stack: LiveStack, access: TenantAccess, session: requests.Session, tokens: UserTokens
+) -> None:
     import time
 
     tokens.cache.set(f"{access.client_key}|{ADA}|READ ACT_AS_USER", "revoked-token", time.time() + 900)

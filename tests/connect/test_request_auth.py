@@ -34,8 +34,22 @@ def test_module_token_opens_the_dialog(tenant_app: Flask) -> None:
 
 @pytest.mark.parametrize(
     "case",
-    ["wrong secret", "expired", "future iat", "wrong qsh", "other path", "context token", "alg none", "HS512",
-     "unknown tenant", "no qsh", "no exp", "garbage", "empty", "tampered payload"],
+    [
+        "wrong secret",
+        "expired",
+        "future iat",
+        "wrong qsh",
+        "other path",
+        "context token",
+        "alg none",
+        "HS512",
+        "unknown tenant",
+        "no qsh",
+        "no exp",
+        "garbage",
+        "empty",
+        "tampered payload",
+    ],
 )
 def test_bad_module_tokens_are_refused(tenant_app: Flask, case: str) -> None:
     now = time.time()
@@ -46,8 +60,9 @@ def test_bad_module_tokens_are_refused(tenant_app: Flask, case: str) -> None:
         "wrong qsh": lambda: module_token("GET", PATH, "contentId=999&spaceKey=ENG"),
         "other path": lambda: module_token("GET", "/admin/settings", QUERY),
         "context token": lambda: context_token(),
-        "alg none": lambda: jwt.encode({"iss": "test-client-key-1", "exp": int(now) + 60, "iat": int(now),
-                                        "qsh": "x"}, None, algorithm="none"),
+        "alg none": lambda: jwt.encode(
+            {"iss": "test-client-key-1", "exp": int(now) + 60, "iat": int(now), "qsh": "x"}, None, algorithm="none"
+        ),
         "HS512": lambda: module_token("GET", PATH, QUERY, algorithm="HS512"),
         "unknown tenant": lambda: module_token("GET", PATH, QUERY, iss="someone-else"),
         "no qsh": lambda: module_token("GET", PATH, QUERY, qsh=None),

@@ -16,15 +16,18 @@ def test_parse_picks() -> None:
     assert [(p.kind, p.value) for p in picks] == [("user", "a1"), ("group", "g1"), ("email", "x@example.com")]
 
 
-@pytest.mark.parametrize("bad", [
-    {"to": "x@example.com"},
-    {"to": [{"accountId": "a", "email": "b@example.com"}]},
-    {"to": [{"name": "x"}]},
-    {"to": [{"email": "a@example.com\r\nBcc: victim@example.com"}]},
-    {"to": [{"email": ""}]},
-    {"to": [{"accountId": 5}]},
-    {"to": [{"email": "a@example.com"}] * 11},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"to": "x@example.com"},
+        {"to": [{"accountId": "a", "email": "b@example.com"}]},
+        {"to": [{"name": "x"}]},
+        {"to": [{"email": "a@example.com\r\nBcc: victim@example.com"}]},
+        {"to": [{"email": ""}]},
+        {"to": [{"accountId": 5}]},
+        {"to": [{"email": "a@example.com"}] * 11},
+    ],
+)
 def test_parse_picks_refuses_bad_input(bad: dict) -> None:
     with pytest.raises(ValidationError):
         parse_picks(bad, "to", 10)
@@ -47,8 +50,9 @@ def test_external_rules() -> None:
 
 
 def test_split_keeps_bcc_out_of_headers_and_respects_the_limit() -> None:
-    recipients = ResolvedRecipients(to=[f"t{i}@x.com" for i in range(3)], cc=["c@x.com"],
-                                    bcc=[f"b{i}@x.com" for i in range(7)])
+    recipients = ResolvedRecipients(
+        to=[f"t{i}@x.com" for i in range(3)], cc=["c@x.com"], bcc=[f"b{i}@x.com" for i in range(7)]
+    )
     batches = split_batches(recipients, 4)
     assert all(len(b.envelope) <= 4 for b in batches)
     assert sorted(a for b in batches for a in b.envelope) == sorted(recipients.to + recipients.cc + recipients.bcc)
@@ -64,8 +68,13 @@ def test_split_large_visible_lists() -> None:
 
 
 def rules(**overrides: object) -> Rules:
-    base = {"permission_mode": "all", "allowed_group_ids": (), "enforce_in_all_spaces": False,
-            "space_enabled": True, "space_group_ids": ()}
+    base = {
+        "permission_mode": "all",
+        "allowed_group_ids": (),
+        "enforce_in_all_spaces": False,
+        "space_enabled": True,
+        "space_group_ids": (),
+    }
     base.update(overrides)
     return Rules(**base)  # type: ignore[arg-type]
 
@@ -75,7 +84,8 @@ def test_gate() -> None:
     assert decide(rules(), never).allowed
     assert decide(rules(space_enabled=False), never).code == "space_disabled"
     assert decide(rules(permission_mode="groups", allowed_group_ids=("g1",)), lambda: {"g2"}).code == (
-        "not_in_allowed_groups")
+        "not_in_allowed_groups"
+    )
     assert decide(rules(permission_mode="groups", allowed_group_ids=("g1",)), lambda: {"g1"}).allowed
     assert decide(rules(space_group_ids=("s1",)), lambda: {"g1"}).code == "not_in_space_groups"
     assert decide(rules(space_group_ids=("s1",), enforce_in_all_spaces=True), never).allowed

@@ -45,8 +45,10 @@ def plain(port: int) -> SmtpServer:
 
 
 def test_plain_delivery_on_loopback(catcher: MailCatcher) -> None:
-    refused = deliver(plain(catcher.port), [Envelope(message(["a@example.com"]), "pagemail@example.com",
-                                                     ["a@example.com", "hidden@example.com"])])
+    refused = deliver(
+        plain(catcher.port),
+        [Envelope(message(["a@example.com"]), "pagemail@example.com", ["a@example.com", "hidden@example.com"])],
+    )
     assert refused == {}
     mail = catcher.wait_for(1)[0]
     assert sorted(mail.rcpt_tos) == ["a@example.com", "hidden@example.com"]
@@ -55,14 +57,16 @@ def test_plain_delivery_on_loopback(catcher: MailCatcher) -> None:
 
 def test_starttls_with_auth(cert: tuple[Path, Path]) -> None:
     with MailCatcher(tls_cert=(str(cert[0]), str(cert[1])), require_auth=("mailer", "right-password")) as server:
-        good = SmtpServer("localhost", server.port, "starttls", "mailer", "right-password", allow_private=True,
-                          ca_file=str(cert[0]))
+        good = SmtpServer(
+            "localhost", server.port, "starttls", "mailer", "right-password", allow_private=True, ca_file=str(cert[0])
+        )
         check_connection(good)
         deliver(good, [Envelope(message(["b@example.com"]), "pagemail@example.com", ["b@example.com"])])
         mail = server.wait_for(1)[0]
         assert mail.used_tls and mail.authenticated_as == "mailer"
-        bad = SmtpServer("localhost", server.port, "starttls", "mailer", "wrong", allow_private=True,
-                         ca_file=str(cert[0]))
+        bad = SmtpServer(
+            "localhost", server.port, "starttls", "mailer", "wrong", allow_private=True, ca_file=str(cert[0])
+        )
         with pytest.raises(MailServerError) as caught:
             check_connection(bad)
         assert caught.value.code == "smtp_auth" and caught.value.stage == "auth"
@@ -102,8 +106,10 @@ def test_repeated_temporary_refusal_is_a_clear_error(catcher: MailCatcher) -> No
 
 def test_refused_recipient_is_reported_and_others_delivered(catcher: MailCatcher) -> None:
     catcher.reject_recipient("nobody@example.com")
-    refused = deliver(plain(catcher.port), [Envelope(message(["g@example.com"]), "p@example.com",
-                                                     ["g@example.com", "nobody@example.com"])])
+    refused = deliver(
+        plain(catcher.port),
+        [Envelope(message(["g@example.com"]), "p@example.com", ["g@example.com", "nobody@example.com"])],
+    )
     assert list(refused) == ["nobody@example.com"] and refused["nobody@example.com"][0] == 550
     assert catcher.wait_for(1)[0].rcpt_tos == ["g@example.com"]
 
@@ -111,8 +117,10 @@ def test_refused_recipient_is_reported_and_others_delivered(catcher: MailCatcher
 def test_too_large() -> None:
     with MailCatcher(max_message_size=2000) as server:
         with pytest.raises(MailServerError) as caught:
-            deliver(plain(server.port), [Envelope(message(["h@example.com"], size=5000), "p@example.com",
-                                                  ["h@example.com"])])
+            deliver(
+                plain(server.port),
+                [Envelope(message(["h@example.com"], size=5000), "p@example.com", ["h@example.com"])],
+            )
         assert caught.value.code == "smtp_too_large"
 
 
@@ -122,8 +130,9 @@ def test_unreachable() -> None:
     assert caught.value.code == "smtp_unreachable" and caught.value.stage == "connect"
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254", "::1",
-                                  "0.0.0.0"])  # noqa: S104 (a refused value, not a bind)
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254", "::1", "0.0.0.0"]
+)  # noqa: S104 (a refused value, not a bind)
 def test_private_hosts_are_refused_for_tenant_servers(host: str) -> None:
     with pytest.raises(ValidationError) as caught:
         check_connection(SmtpServer(host, 587, "starttls"))
@@ -165,9 +174,16 @@ def test_deferred_attachments_are_encoded_on_the_wire(catcher: MailCatcher, size
     payload = bytes((i * 7 + size) % 256 for i in range(size))
     rendered = RenderedMail(subject="Files", html="<p>Hi</p>", text="Hi", images=[])
     deferred: dict[str, bytes | bytearray] = {}
-    msg = build_message(rendered, from_addr="p@example.com", from_name="P", reply_to=None, to=["j@example.com"],
-                        cc=[], attachments=[Attachment("data.bin", "application/octet-stream", bytearray(payload))],
-                        defer_attachments_into=deferred)
+    msg = build_message(
+        rendered,
+        from_addr="p@example.com",
+        from_name="P",
+        reply_to=None,
+        to=["j@example.com"],
+        cc=[],
+        attachments=[Attachment("data.bin", "application/octet-stream", bytearray(payload))],
+        defer_attachments_into=deferred,
+    )
     assert len(deferred) == 1 and b"data.bin" in msg.as_bytes()  # the message itself holds only a marker
     deliver(plain(catcher.port), [Envelope(msg, "p@example.com", ["j@example.com"], deferred)])
     raw = catcher.wait_for(1)[0].raw

@@ -300,9 +300,7 @@ def test_unreadable_key_file_is_a_clear_error(tmp_path: Path) -> None:
         LocalKeyBox(as_directory)
 
 
-def test_key_file_readable_by_others_is_warned_about(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_key_file_readable_by_others_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     key_file = tmp_path / "secrets.key"
     key_file.write_bytes(base64.b64encode(os.urandom(32)))
     key_file.chmod(0o644)

@@ -29,9 +29,7 @@ SMTP_PASSWORDS = {"site-a": "smtp-pass-A-correct-horse", "site-c": "smtp-pass-C-
 PLAIN_MARKERS = ("site-a.atlassian.net", "custom-css-marker-4711", "space-key-marker")
 
 
-def ops_app(
-    tmp_path: Path, *, migrate: bool = True, overrides: dict[str, Any] | None = None, **env: str
-) -> Flask:
+def ops_app(tmp_path: Path, *, migrate: bool = True, overrides: dict[str, Any] | None = None, **env: str) -> Flask:
     """An app on its own database with the `backup` and `secrets` commands registered."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     environ = base_environ(tmp_path, BACKUP_DIR=str(tmp_path / "backups"))
@@ -65,9 +63,7 @@ def populate(app: Flask) -> None:
                 oauth_client_id=f"oauth-{client_key}",
                 cloud_id=None,
                 enabled=number != 2,
-                shared_secret_encrypted=box.encrypt(
-                    secret, tenant=client_key, field=Tenant.SHARED_SECRET_FIELD
-                ),
+                shared_secret_encrypted=box.encrypt(secret, tenant=client_key, field=Tenant.SHARED_SECRET_FIELD),
                 installed_at=base + dt.timedelta(days=number),
                 updated_at=base + dt.timedelta(days=number, hours=5),
             )

@@ -111,16 +111,12 @@ def test_round_trip_from_sqlite_to_postgresql(source: Flask, tmp_path: Path, pg_
         tenants = db.session.execute(db.select(Tenant).order_by(Tenant.id)).scalars().all()
         # Secrets travelled in their encrypted form and still open with the same key.
         assert {
-            t.client_key: box.decrypt(
-                t.shared_secret_encrypted, tenant=t.client_key, field=Tenant.SHARED_SECRET_FIELD
-            )
+            t.client_key: box.decrypt(t.shared_secret_encrypted, tenant=t.client_key, field=Tenant.SHARED_SECRET_FIELD)
             for t in tenants
         } == SHARED_SECRETS
         # The sequence was moved past the restored ids: a new install gets the next id.
         highest = max(t.id for t in tenants)
-        fresh = Tenant(
-            client_key="site-new", base_url="https://n.atlassian.net/wiki", shared_secret_encrypted="x"
-        )
+        fresh = Tenant(client_key="site-new", base_url="https://n.atlassian.net/wiki", shared_secret_encrypted="x")
         db.session.add(fresh)
         db.session.commit()
         assert fresh.id == highest + 1
@@ -137,10 +133,7 @@ def test_a_postgresql_snapshot_restores_into_sqlite(tmp_path: Path, pg_url: str)
     created = run(source, "backup", "create")
     assert created.exit_code == 0, created.output
     archive = only_archive(tmp_path / "backups")
-    assert (
-        json.loads(archive.with_name(manifest_name(archive.name)).read_text())["source_database"]
-        == "postgresql"
-    )
+    assert json.loads(archive.with_name(manifest_name(archive.name)).read_text())["source_database"] == "postgresql"
 
     target = _target(tmp_path, "target")
     restored = run(target, "backup", "restore", str(archive))
@@ -148,9 +141,7 @@ def test_a_postgresql_snapshot_restores_into_sqlite(tmp_path: Path, pg_url: str)
     assert all_rows(target) == all_rows(source)
 
 
-def test_restore_into_a_migrated_but_empty_sqlite_database(
-    archive: Path, source: Flask, tmp_path: Path
-) -> None:
+def test_restore_into_a_migrated_but_empty_sqlite_database(archive: Path, source: Flask, tmp_path: Path) -> None:
     target = _target(tmp_path, "target")
     with target.app_context():
         from flask_migrate import upgrade
@@ -162,9 +153,7 @@ def test_restore_into_a_migrated_but_empty_sqlite_database(
     assert all_rows(target) == all_rows(source)
 
 
-def test_restore_into_a_non_empty_database_is_refused_and_changes_nothing(
-    archive: Path, tmp_path: Path
-) -> None:
+def test_restore_into_a_non_empty_database_is_refused_and_changes_nothing(archive: Path, tmp_path: Path) -> None:
     target = _target(tmp_path, "target")
     with target.app_context():
         from flask_migrate import upgrade
@@ -289,9 +278,7 @@ def test_an_edited_manifest_copy_is_refused(archive: Path, source: Flask) -> Non
 def test_a_manifest_copy_of_another_archive_is_refused(archive: Path, source: Flask, tmp_path: Path) -> None:
     assert run(source, "backup", "create").exit_code == 0
     other = next(p for p in (tmp_path / "backups").glob("*.pmbackup") if p != archive)
-    shutil.copyfile(
-        other.with_name(manifest_name(other.name)), archive.with_name(manifest_name(archive.name))
-    )
+    shutil.copyfile(other.with_name(manifest_name(other.name)), archive.with_name(manifest_name(archive.name)))
     _refused(source, archive, "does not match", "name")
 
 
@@ -417,9 +404,7 @@ def _archives_at_times(app: Flask, directory: Path) -> dict[str, str]:
     with app.app_context():
         box, migrations = app.extensions["pagemail.secrets"], app.extensions["migrate"].directory
         for label, moment in PRUNE_TIMES.items():
-            created = create_backup(
-                LocalDirStore(directory), box, db.engine, db.metadata, migrations, now=moment
-            )
+            created = create_backup(LocalDirStore(directory), box, db.engine, db.metadata, migrations, now=moment)
             names[label] = created.manifest.name
         db.session.remove()
     return names

@@ -143,9 +143,7 @@ def test_s3_prune(aws: dict[str, Any], tmp_path: Path) -> None:
         store = S3Store(s3_client({"AWS_ENDPOINT_URL_S3": aws["endpoint"]}), aws["bucket"], PREFIX)
         box, migrations = source.extensions["pagemail.secrets"], source.extensions["migrate"].directory
         for moment in days:
-            names[moment] = create_backup(
-                store, box, db.engine, db.metadata, migrations, now=moment
-            ).manifest.name
+            names[moment] = create_backup(store, box, db.engine, db.metadata, migrations, now=moment).manifest.name
         db.session.remove()
     # Something else in the bucket, beside and below the prefix, is never touched.
     aws["s3"].put_object(Bucket=aws["bucket"], Key=f"{PREFIX}/deeper/{names[days[0]]}", Body=b"x")

@@ -31,9 +31,7 @@ def _tokens(app: Flask) -> dict[str, dict[str, str | None]]:
 def _decrypt_all(app: Flask, box: LocalKeyBox) -> tuple[dict[str, str], dict[str, str]]:
     shared, smtp = {}, {}
     for client_key, tokens in _tokens(app).items():
-        shared[client_key] = box.decrypt(
-            str(tokens["shared"]), tenant=client_key, field=Tenant.SHARED_SECRET_FIELD
-        )
+        shared[client_key] = box.decrypt(str(tokens["shared"]), tenant=client_key, field=Tenant.SHARED_SECRET_FIELD)
         if tokens["smtp"]:
             smtp[client_key] = box.decrypt(
                 str(tokens["smtp"]), tenant=client_key, field=TenantSettings.SMTP_PASSWORD_FIELD

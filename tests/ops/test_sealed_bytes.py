@@ -23,9 +23,7 @@ def test_round_trip_with_a_fresh_data_key_each_time(box: LocalKeyBox) -> None:
     second = box.seal_bytes(DATA, purpose="backup", name=NAME)
     assert first != second and DATA[:20] not in first
     assert box.open_bytes(first, purpose="backup", name=NAME) == DATA
-    assert (
-        box.open_bytes(box.seal_bytes(b"", purpose="backup", name=NAME), purpose="backup", name=NAME) == b""
-    )
+    assert box.open_bytes(box.seal_bytes(b"", purpose="backup", name=NAME), purpose="backup", name=NAME) == b""
 
 
 @pytest.mark.parametrize(("purpose", "name"), [("export", NAME), ("backup", NAME.replace("0a1b", "0a1c"))])

@@ -45,9 +45,7 @@ def _install_a_site_with_a_space(url: str, *, timeout: float | None = None) -> N
         engine.dispose()
 
 
-def test_postgresql_snapshot_does_not_see_a_commit_made_during_the_export(
-    tmp_path: Path, pg_url: str
-) -> None:
+def test_postgresql_snapshot_does_not_see_a_commit_made_during_the_export(tmp_path: Path, pg_url: str) -> None:
     app = ops_app(tmp_path, DATABASE_URL=pg_url)
     populate(app)
     with app.app_context(), snapshot_connection(db.engine) as snapshot:

@@ -85,9 +85,7 @@ def test_redis_holds_neither_ids_nor_the_token_in_the_clear(
         assert secret.encode() not in value
 
 
-def test_the_entry_expires_with_the_token(
-    cache: RedisTokenCache, redis_client: redis.Redis, prefix: str
-) -> None:
+def test_the_entry_expires_with_the_token(cache: RedisTokenCache, redis_client: redis.Redis, prefix: str) -> None:
     cache.set(CACHE_KEY, TOKEN, time.time() + 600)
     ttl_ms = redis_client.pttl(cache.redis_key(CACHE_KEY))
     assert 0 < ttl_ms <= 600_000
@@ -147,9 +145,7 @@ def test_from_config(redis_client: redis.Redis, box: LocalKeyBox) -> None:
         redis_client.delete(cache.redis_key(key))
 
 
-def test_two_instances_share_one_grant_through_redis(
-    cache: RedisTokenCache, box: LocalKeyBox, prefix: str
-) -> None:
+def test_two_instances_share_one_grant_through_redis(cache: RedisTokenCache, box: LocalKeyBox, prefix: str) -> None:
     """Two app instances ask for the same user's token: the authorization server is asked once."""
     grants: list[dict[str, Any]] = []
     server = Flask("auth-server")
