@@ -1,23 +1,42 @@
-"""The iframe modules Confluence opens (send dialog, admin page, space tools tab), module-token authenticated."""
+"""The iframe modules Confluence opens (send dialog, admin page, space tools tab), module-token authenticated.
+
+Their pages are static shells (the dialog fetches everything through the API), with a few request values in
+attributes. Each shell is rendered once per template, language and mount point; a request only puts its escaped
+values into the placeholders, which keeps template rendering off the path of every dialog load.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+import functools
 
-from connect.auth import current_identity, module_token_required
+from flask import Blueprint, current_app, render_template, request
+from markupsafe import escape
+
+from connect.auth import module_token_required
 
 bp = Blueprint("modules", __name__)
 
+PLACEHOLDER = "pagemail-placeholder-{}-b2f7"
+VALUES = ("content_id", "space_key")
 
-def _page(template: str, **context: object) -> str:
-    identity = current_identity()
-    return render_template(
-        template,
-        all_js_url=current_app.config["CONNECT_ALL_JS_URL"],
-        locale=(request.args.get("loc") or request.args.get("user_locale") or "en").replace("_", "-"),
-        account_id=identity.account_id,
-        **context,
-    )
+
+def page_locale() -> str:
+    """The language of the page shell; the page itself switches to the user's Confluence locale from AP."""
+    requested = (request.args.get("loc") or request.args.get("user_locale") or "en").lower()
+    return "de-DE" if requested.startswith("de") else "en"
+
+
+@functools.lru_cache(maxsize=64)
+def _shell(template: str, locale: str, script_root: str, all_js_url: str) -> str:
+    placeholders = {name: PLACEHOLDER.format(name) for name in VALUES}
+    return render_template(template, all_js_url=all_js_url, locale=locale, **placeholders)
+
+
+def _page(template: str, **values: str) -> str:
+    html = _shell(template, page_locale(), request.script_root, current_app.config["CONNECT_ALL_JS_URL"])
+    for name in VALUES:
+        html = html.replace(PLACEHOLDER.format(name), str(escape(values.get(name, ""))))
+    return html
 
 
 @bp.get("/dialog/send")

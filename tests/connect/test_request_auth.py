@@ -149,3 +149,11 @@ def test_secret_changed_by_another_instance_is_picked_up(tenant_app: Flask) -> N
         db.session.commit()
     assert get_module(tenant_app, module_token("GET", PATH, QUERY, secret=new_secret)).status_code == 200
     assert get_module(tenant_app, module_token("GET", PATH, QUERY, secret="forged-" + "f" * 30)).status_code == 401
+
+
+def test_request_values_in_the_page_are_escaped(tenant_app: Flask) -> None:
+    query = 'contentId=123&spaceKey=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E'
+    response = get_module(tenant_app, module_token("GET", PATH, query), query=query)
+    assert response.status_code == 200
+    assert b"<script>alert(1)" not in response.data
+    assert b"&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in response.data
