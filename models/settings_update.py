@@ -30,6 +30,16 @@ class Changes:
     clear_password: bool = False
 
 
+def group_ids(value: Any) -> list[str] | None:
+    """`[{"groupId": …}]` (or plain ids) → distinct ids in order; None when it is not such a list."""
+    if not isinstance(value, list) or len(value) > MAX_GROUPS:
+        return None
+    ids = [item.get("groupId") if isinstance(item, dict) else item for item in value]
+    if not all(isinstance(i, str) and 0 < len(i) <= 128 for i in ids):
+        return None
+    return list(dict.fromkeys(ids))
+
+
 def settings_as_dict(settings: TenantSettings, group_names: dict[str, str] | None = None) -> dict[str, Any]:
     """The settings as the admin API shows them. Never the password: only whether one is set."""
     names = group_names or {}
@@ -186,12 +196,11 @@ def read_changes(
     r.number(perms, "permissions.maxRecipients", "maxRecipients", "max_recipients", 1, 1000)
     r.number(perms, "permissions.maxAttachmentBytes", "maxAttachmentBytes", "max_attachment_bytes", 0, 50 * 1024 * 1024)
     if "groups" in perms:
-        groups = perms["groups"]
-        ids = [g.get("groupId") if isinstance(g, dict) else g for g in groups] if isinstance(groups, list) else None
-        if ids is None or len(ids) > MAX_GROUPS or not all(isinstance(i, str) and 0 < len(i) <= 128 for i in ids):
+        ids = group_ids(perms["groups"])
+        if ids is None:
             changes.errors["permissions.groups"] = f"must be a list of at most {MAX_GROUPS} group ids"
         else:
-            changes.values["allowed_group_ids"] = list(dict.fromkeys(ids))
+            changes.values["allowed_group_ids"] = ids
     if "allowedDomains" in perms:
         domains = perms["allowedDomains"]
         if not isinstance(domains, list) or len(domains) > MAX_DOMAINS:

@@ -6,12 +6,14 @@ bound to the authenticated tenant, so no request can read or change another tena
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -23,11 +25,13 @@ from mail.recipients import emails_for
 from mail.render import MailContent, PageInfo, prepare_page, render_mail
 from mail.transport import Envelope, MailServerError, SmtpServer, check_connection, deliver, host_problem
 from models import SpaceSettings, TenantSettings, db
-from models.settings_update import apply_changes, read_changes, settings_as_dict
+from models.settings_update import apply_changes, group_ids, read_changes, settings_as_dict
 from views.context import clients, mail_settings, smtp_server, tenant_settings
 from views.ratelimit import enforce
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SPACE_KEY = re.compile(r"^[A-Za-z0-9~_-]{1,255}$")
 
@@ -36,6 +40,20 @@ def _require_site_admin(identity: Identity) -> None:
     user_client, _ = clients(identity, budget=20)
     if not is_site_admin(user_client):
         raise ForbiddenError("Only Confluence administrators can change pagemail settings", code="not_site_admin")
+
+
+def site_admin_api(view: Callable[P, R]) -> Callable[P, R]:
+    """Context token, the admin rate limit and a site-admin check (as the user) before the view runs."""
+
+    @functools.wraps(view)
+    @context_token_required
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        identity = current_identity()
+        enforce("admin", identity)
+        _require_site_admin(identity)
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def _tenant_host(identity: Identity) -> str | None:
@@ -54,20 +72,16 @@ def _settings_answer(identity: Identity, settings: TenantSettings) -> dict[str, 
 
 
 @bp.get("/admin/settings")
-@context_token_required
+@site_admin_api
 def get_settings() -> Response:
     identity = current_identity()
-    enforce("admin", identity)
-    _require_site_admin(identity)
     return jsonify(_settings_answer(identity, tenant_settings(identity)))
 
 
 @bp.put("/admin/settings")
-@context_token_required
+@site_admin_api
 def put_settings() -> Response:
     identity = current_identity()
-    enforce("admin", identity)
-    _require_site_admin(identity)
     allow_private = bool(current_app.config["SMTP_ALLOW_PRIVATE_HOSTS"])
     host = _tenant_host(identity)
     changes = read_changes(
@@ -125,11 +139,9 @@ def _server_for_test(identity: Identity, body: Any) -> SmtpServer:
 
 
 @bp.post("/admin/smtp/test")
-@context_token_required
+@site_admin_api
 def test_smtp() -> Response:
     identity = current_identity()
-    enforce("admin", identity)
-    _require_site_admin(identity)
     server = _server_for_test(identity, request.get_json(silent=True) or {})
     try:
         check_connection(server)
@@ -193,11 +205,10 @@ def put_space_settings(space_key: str) -> Response:
     enabled = body.get("enabled", True)
     if not isinstance(enabled, bool):
         errors["enabled"] = "must be true or false"
-    ids: list[Any] | None = None
+    ids: list[str] | None = None
     if "groups" in body:  # absent: keep the stored groups
-        groups = body["groups"]
-        ids = [g.get("groupId") if isinstance(g, dict) else g for g in groups] if isinstance(groups, list) else None
-        if ids is None or len(ids) > 100 or not all(isinstance(i, str) and 0 < len(i) <= 128 for i in ids):
+        ids = group_ids(body["groups"])
+        if ids is None:
             errors["groups"] = "must be a list of at most 100 group ids"
     settings = tenant_settings(identity)
     if ids and settings.enforce_in_all_spaces:
@@ -212,18 +223,16 @@ def put_space_settings(space_key: str) -> Response:
         db.session.add(row)
     row.enabled = enabled
     if ids is not None:
-        row.group_ids = list(dict.fromkeys(ids))
+        row.group_ids = ids
     db.session.commit()
     return jsonify(_space_answer(identity, row, settings.enforce_in_all_spaces))
 
 
 @bp.post("/admin/smtp/test-mail")
-@context_token_required
+@site_admin_api
 def send_test_mail() -> Response:
     """*Send me a test mail*: a short mail to the admin's own address through the (saved or unsaved) server."""
     identity = current_identity()
-    enforce("admin", identity)
-    _require_site_admin(identity)
     server = _server_for_test(identity, request.get_json(silent=True) or {})
     _, app_client = clients(identity, budget=30)
     assert identity.account_id is not None
@@ -252,12 +261,10 @@ SAMPLE_PAGE = Path(__file__).resolve().parent.parent / "templates" / "mail" / "s
 
 
 @bp.post("/admin/preview")
-@context_token_required
+@site_admin_api
 def layout_preview() -> Response:
     """The live preview: a sample page through the real renderer with the (unsaved) layout of the form."""
     identity = current_identity()
-    enforce("preview", identity)
-    _require_site_admin(identity)
     body = request.get_json(silent=True) or {}
     host = _tenant_host(identity)
     changes = read_changes(

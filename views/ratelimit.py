@@ -28,7 +28,7 @@ POLICIES = {
     "preview": Policy(parse("60/minute"), parse("600/minute")),
     "recipients": Policy(parse("300/minute"), parse("6000/minute")),
     "read": Policy(parse("120/minute"), parse("3000/minute")),
-    "admin": Policy(parse("60/minute"), parse("300/minute")),
+    "admin": Policy(parse("120/minute"), parse("600/minute")),
 }
 
 
