@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
-from connect.fanout import map_bounded
 from mail.images import ImageError, ScaledImage, scale_image
 from mail.inline import inline_css
 from mail.macros import convert_macros
@@ -31,7 +30,6 @@ from mail.template import render_page_html
 from mail.text import compose_text, element_to_text
 
 CONTENT_WIDTH = 640  # px: the mail's content column (680 px container minus padding)
-SCALE_CONCURRENCY = 4
 _EXTENSIONS = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",), "image/gif": (".gif",)}
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\"]+')
 
@@ -191,25 +189,18 @@ def embed_images(
     """Swap attachment placeholders for scaled CID images (each attachment once); an image without
     usable bytes becomes a link to the page."""
     by_id = {ref.attachment_id: ref for ref in refs}
+    # Sequential: a send scales images as they download (mail/send.py), so here they are usually mail-sized
+    # already and pass through without decoding.
     images = [(img, attachment_id_from_src(img.get("src") or "")) for img in root.iter("img")]
-    # Scale every image first, concurrently (Pillow releases the GIL while it decodes, resizes and encodes).
-    ordered = [i for i in dict.fromkeys(a for _, a in images if a is not None) if by_id.get(i)]
-    scaled_by_id = dict(
-        zip(
-            ordered,
-            map_bounded(lambda i: _scale(image_data.get(i), layout), ordered, limit=SCALE_CONCURRENCY),
-            strict=True,
-        )
-    )
     done: dict[str, tuple[InlineImage, ScaledImage] | None] = {}
     parts: list[InlineImage] = []
     for img, attachment_id in images:
         if attachment_id is None:
             continue
         if attachment_id not in done:
-            done[attachment_id] = _scaled_part(
-                by_id.get(attachment_id), scaled_by_id.get(attachment_id), len(parts) + 1
-            )
+            ref = by_id.get(attachment_id)
+            scaled = _scale(image_data.get(attachment_id), layout) if ref else None
+            done[attachment_id] = _scaled_part(ref, scaled, len(parts) + 1)
             if done[attachment_id] is not None:
                 parts.append(done[attachment_id][0])
         embedded = done[attachment_id]
