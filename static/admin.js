@@ -1,6 +1,6 @@
 /*
  * The admin pages (DESIGN §1, API in §7). Two parts:
- *  - a small kit both admin pages share (strings, the AP bridge, the JSON API, messages, field errors, the group
+ *  - a small kit both admin pages share (on top of static/pagemail.js: messages, field errors, the group
  *    picker), published as window.pagemailAdminKit for static/space.js;
  *  - the global settings page, which runs only when #admin-settings is on the page.
  * Every piece of server data is written with textContent, never as HTML; the mail preview goes into a sandboxed
@@ -12,28 +12,19 @@
   const MIN_QUERY_LENGTH = 2;
   const SEARCH_DELAY_MS = 250;
   const PREVIEW_DELAY_MS = 600;
-  // A context token is reused until this many seconds before it expires.
-  const TOKEN_MARGIN_S = 60;
-  // How long to wait for the host (Confluence) to answer a bridge call before giving up.
-  const HOST_TIMEOUT_MS = 20000;
   const MB = 1024 * 1024;
   const MAX_ATTACHMENT_MB = 50;
   const LOOSE_DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
-  function byId(id) {
-    return document.getElementById(id);
-  }
-
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) {
-      node.className = className;
-    }
-    if (text !== undefined && text !== null) {
-      node.textContent = String(text);
-    }
-    return node;
-  }
+  // The shared page kit (static/pagemail.js): strings, the AP bridge and the JSON API.
+  const pagemail = window.pagemail;
+  const byId = pagemail.byId;
+  const element = pagemail.element;
+  const announce = pagemail.announce;
+  const i18n = pagemail.i18n;
+  const t = pagemail.t;
+  const flag = pagemail.flag;
+  const isAbort = pagemail.isAbort;
 
   /* ------------------------------------------------------------------ icons */
 
@@ -78,24 +69,6 @@
 
   /* ---------------------------------------------------------------- strings */
 
-  const i18n = { lang: "en", locale: "en", all: {}, plural: new Intl.PluralRules("en") };
-
-  function t(key, params) {
-    const table = i18n.all[i18n.lang] || {};
-    const fallback = i18n.all.en || {};
-    let value = key in table ? table[key] : fallback[key];
-    if (value === undefined) {
-      return key;
-    }
-    if (typeof value === "object") {
-      const count = params && typeof params.count === "number" ? params.count : 0;
-      value = value[i18n.plural.select(count)] || value.other;
-    }
-    return value.replace(/\{(\w+)\}/g, function (match, name) {
-      return params && name in params ? String(params[name]) : match;
-    });
-  }
-
   async function loadStrings(url) {
     if (!url) {
       return {};
@@ -109,33 +82,6 @@
     }
   }
 
-  function useLanguage(strings, locale) {
-    i18n.all = strings && typeof strings === "object" ? strings : {};
-    const wanted = String(locale || "").slice(0, 2).toLowerCase();
-    i18n.lang = i18n.all[wanted] ? wanted : "en";
-    i18n.locale = String(locale || i18n.lang).replace("_", "-").slice(0, 10);
-    i18n.plural = new Intl.PluralRules(i18n.lang);
-    document.documentElement.lang = i18n.lang;
-  }
-
-  function translatePage(titleKey) {
-    document.querySelectorAll("[data-i18n]").forEach(function (node) {
-      node.textContent = t(node.dataset.i18n);
-    });
-    document.querySelectorAll("[data-i18n-placeholder]").forEach(function (node) {
-      node.setAttribute("placeholder", t(node.dataset.i18nPlaceholder));
-    });
-    document.querySelectorAll("[data-i18n-title]").forEach(function (node) {
-      node.setAttribute("title", t(node.dataset.i18nTitle));
-    });
-    document.querySelectorAll("[data-i18n-aria-label]").forEach(function (node) {
-      node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
-    });
-    if (titleKey) {
-      document.title = t(titleKey);
-    }
-  }
-
   function formatDateTime(date) {
     try {
       return new Intl.DateTimeFormat(i18n.locale, { dateStyle: "medium", timeStyle: "short" }).format(date);
@@ -144,174 +90,13 @@
     }
   }
 
-  function announce(text) {
-    const announcer = byId("announcer");
-    if (!announcer) {
-      return;
-    }
-    // Emptying first makes screen readers repeat a message that is the same as the last one.
-    announcer.textContent = "";
-    window.setTimeout(function () {
-      announcer.textContent = text;
-    }, 50);
-  }
-
   /* ------------------------------------------------------ the host (AP bridge) */
 
-  class AdminError extends Error {
-    constructor(message, status, code, details) {
-      super(message);
-      this.name = "AdminError";
-      this.status = status || 0;
-      this.code = code || "";
-      this.details = details && typeof details === "object" ? details : {};
-    }
-  }
+  class AdminError extends pagemail.PagemailError {}
 
-  function hostAvailable() {
-    return typeof window.AP === "object" && window.AP !== null && !!window.AP.context;
-  }
-
-  function askHost(call) {
-    return new Promise(function (resolve, reject) {
-      const timer = window.setTimeout(function () {
-        reject(new AdminError(t("error.host"), 0, "host_timeout"));
-      }, HOST_TIMEOUT_MS);
-      try {
-        call(function (value) {
-          window.clearTimeout(timer);
-          resolve(value);
-        });
-      } catch (error) {
-        window.clearTimeout(timer);
-        reject(new AdminError(t("error.host"), 0, "host_error"));
-      }
-    });
-  }
-
-  function hostLocale() {
-    if (!hostAvailable() || !window.AP.user || typeof window.AP.user.getLocale !== "function") {
-      return Promise.resolve("");
-    }
-    return askHost(function (done) {
-      window.AP.user.getLocale(done);
-    }).then(
-      function (locale) {
-        return typeof locale === "string" ? locale : "";
-      },
-      function () {
-        return "";
-      }
-    );
-  }
-
-  const tokenCache = { token: "", exp: 0, pending: null };
-
-  function tokenExpiry(token) {
-    try {
-      const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-      const claims = JSON.parse(window.atob(payload));
-      return typeof claims.exp === "number" ? claims.exp : 0;
-    } catch (error) {
-      return 0;
-    }
-  }
-
-  function contextToken(forceFresh) {
-    const now = Date.now() / 1000;
-    if (!forceFresh && tokenCache.token && now < tokenCache.exp - TOKEN_MARGIN_S) {
-      return Promise.resolve(tokenCache.token);
-    }
-    if (!hostAvailable()) {
-      return Promise.reject(new AdminError(t("error.noHost"), 0, "no_host"));
-    }
-    if (!tokenCache.pending) {
-      tokenCache.pending = askHost(function (done) {
-        window.AP.context.getToken(done);
-      })
-        .then(function (token) {
-          if (typeof token !== "string" || !token) {
-            throw new AdminError(t("error.host"), 0, "no_token");
-          }
-          tokenCache.token = token;
-          tokenCache.exp = tokenExpiry(token);
-          return token;
-        })
-        .finally(function () {
-          tokenCache.pending = null;
-        });
-    }
-    return tokenCache.pending;
-  }
-
-  function flag(type, title, body) {
-    if (hostAvailable() && window.AP.flag && typeof window.AP.flag.create === "function") {
-      window.AP.flag.create({ title: title, body: body || "", type: type, close: "auto" });
-      return true;
-    }
-    return false;
-  }
-
-  /* ------------------------------------------------------------------- the API */
-
-  function isAbort(error) {
-    return !!error && error.name === "AbortError";
-  }
-
-  function createApi(base) {
-    async function send(method, path, body, signal, token) {
-      const options = {
-        method: method,
-        headers: {
-          Authorization: "JWT " + token,
-          "Content-Type": "application/json",
-          // The server renders the preview's mail chrome in the admin's Confluence language.
-          "X-Pagemail-Locale": i18n.locale,
-        },
-        credentials: "omit",
-        cache: "no-store",
-        signal: signal,
-      };
-      if (body !== undefined && body !== null) {
-        options.body = JSON.stringify(body);
-      }
-      try {
-        return await window.fetch(base + path, options);
-      } catch (error) {
-        if (isAbort(error)) {
-          throw error;
-        }
-        throw new AdminError(t("error.network"), 0, "network");
-      }
-    }
-
-    return async function api(method, path, body, signal) {
-      let response = await send(method, path, body, signal, await contextToken(false));
-      if (response.status === 401) {
-        // The cached token may have expired early (clock skew): one retry with a fresh one.
-        response = await send(method, path, body, signal, await contextToken(true));
-      }
-      let data = null;
-      try {
-        data = await response.json();
-      } catch (error) {
-        if (isAbort(error)) {
-          throw error;
-        }
-      }
-      if (!response.ok) {
-        const problem = data && typeof data.error === "object" && data.error ? data.error : {};
-        const message = typeof problem.message === "string" && problem.message
-          ? problem.message
-          : t("error.http", { status: response.status });
-        throw new AdminError(message, response.status, problem.code, problem.details);
-      }
-      if (!data || typeof data !== "object") {
-        throw new AdminError(t("error.badAnswer"), response.status, "bad_answer");
-      }
-      return data;
-    };
-  }
+  const contextToken = pagemail.contextTokens(function (code) {
+    return new AdminError(t(code === "no_host" ? "error.noHost" : "error.host"), 0, code);
+  });
 
   /* ---------------------------------------------------------- section message */
 
@@ -802,10 +587,10 @@
 
   // Strings and the user's Confluence locale, then the page translated. Answers the API function.
   async function start(root, titleKey) {
-    const answers = await Promise.all([loadStrings(root.dataset.stringsUrl || ""), hostLocale()]);
-    useLanguage(answers[0], answers[1] || root.dataset.locale || "en");
-    translatePage(titleKey);
-    return createApi(root.dataset.apiBase || "/api");
+    const answers = await Promise.all([loadStrings(root.dataset.stringsUrl || ""), pagemail.hostLocale()]);
+    pagemail.useLanguage(answers[0], answers[1] || root.dataset.locale || "en");
+    pagemail.translatePage(titleKey);
+    return pagemail.createApi(root.dataset.apiBase || "/api", contextToken, AdminError);
   }
 
   function showLoaded(root) {
@@ -814,15 +599,9 @@
   }
 
   window.pagemailAdminKit = Object.freeze({
-    byId: byId,
-    element: element,
     icon: icon,
-    t: t,
-    announce: announce,
     start: start,
     showLoaded: showLoaded,
-    flag: flag,
-    isAbort: isAbort,
     messageBox: messageBox,
     fieldErrors: fieldErrors,
     setBusy: setBusy,

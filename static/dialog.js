@@ -13,10 +13,6 @@
 
   const MIN_QUERY_LENGTH = 2;
   const SEARCH_DELAY_MS = 250;
-  // A context token is reused until this many seconds before it expires.
-  const TOKEN_MARGIN_S = 60;
-  // How long to wait for the host (Confluence) to answer a bridge call before giving up.
-  const HOST_TIMEOUT_MS = 20000;
   const LOOSE_EMAIL = /^[^\s@<>(),;:"[\]]+@[^\s@<>(),;:"[\]]+\.[^\s@<>(),;:"[\]]{2,}$/;
   const LOAD_FAILED = "The send dialog couldn't be loaded. Please reload the page.";
 
@@ -27,74 +23,24 @@
     locale: root.dataset.locale || "",
   };
 
-  function byId(id) {
-    return document.getElementById(id);
-  }
+  // The shared page kit (static/pagemail.js): strings, the AP bridge and the JSON API.
+  const pagemail = window.pagemail;
+  const byId = pagemail.byId;
+  const element = pagemail.element;
+  const announce = pagemail.announce;
+  const i18n = pagemail.i18n;
+  const t = pagemail.t;
+  const useLanguage = pagemail.useLanguage;
+  const hostAvailable = pagemail.hostAvailable;
+  const hostLocale = pagemail.hostLocale;
+  const isAbort = pagemail.isAbort;
 
   function cloneIcon(name) {
     const template = byId("icon-" + name);
     return template ? template.content.firstElementChild.cloneNode(true) : document.createElement("span");
   }
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) {
-      node.className = className;
-    }
-    if (text !== undefined && text !== null) {
-      node.textContent = String(text);
-    }
-    return node;
-  }
-
   /* ---------------------------------------------------------------- strings */
-
-  const i18n = {
-    lang: "en",
-    locale: "en",
-    all: {},
-    plural: new Intl.PluralRules("en"),
-    number: new Intl.NumberFormat("en", { maximumFractionDigits: 1 }),
-  };
-
-  function t(key, params) {
-    const table = i18n.all[i18n.lang] || {};
-    const fallback = i18n.all.en || {};
-    let value = key in table ? table[key] : fallback[key];
-    if (value === undefined) {
-      return key;
-    }
-    if (typeof value === "object") {
-      const count = params && typeof params.count === "number" ? params.count : 0;
-      value = value[i18n.plural.select(count)] || value.other;
-    }
-    return value.replace(/\{(\w+)\}/g, function (match, name) {
-      return params && name in params ? String(params[name]) : match;
-    });
-  }
-
-  function useLanguage(strings, locale) {
-    i18n.all = strings || {};
-    const wanted = String(locale || "").slice(0, 2).toLowerCase();
-    i18n.lang = i18n.all[wanted] ? wanted : "en";
-    i18n.locale = String(locale || i18n.lang).replace("_", "-").slice(0, 10);
-    i18n.plural = new Intl.PluralRules(i18n.lang);
-    i18n.number = new Intl.NumberFormat(i18n.lang, { maximumFractionDigits: 1 });
-    document.documentElement.lang = i18n.lang;
-  }
-
-  function translatePage() {
-    document.querySelectorAll("[data-i18n]").forEach(function (node) {
-      node.textContent = t(node.dataset.i18n);
-    });
-    document.querySelectorAll("[data-i18n-placeholder]").forEach(function (node) {
-      node.setAttribute("placeholder", t(node.dataset.i18nPlaceholder));
-    });
-    document.querySelectorAll("[data-i18n-title]").forEach(function (node) {
-      node.setAttribute("title", t(node.dataset.i18nTitle));
-    });
-    document.title = t("title");
-  }
 
   function humanSize(bytes) {
     const units = ["B", "KB", "MB", "GB"];
@@ -108,98 +54,7 @@
     return t("size." + units[unit], { n: i18n.number.format(rounded) });
   }
 
-  const announcer = byId("announcer");
-
-  function announce(text) {
-    // Emptying first makes screen readers repeat a message that is the same as the last one.
-    announcer.textContent = "";
-    window.setTimeout(function () {
-      announcer.textContent = text;
-    }, 50);
-  }
-
   /* ------------------------------------------------------ the host (AP bridge) */
-
-  function hostAvailable() {
-    return typeof window.AP === "object" && window.AP !== null && !!window.AP.context;
-  }
-
-  function askHost(call, timeoutMessage) {
-    return new Promise(function (resolve, reject) {
-      const timer = window.setTimeout(function () {
-        reject(new DialogError(timeoutMessage()));
-      }, HOST_TIMEOUT_MS);
-      try {
-        call(function (value) {
-          window.clearTimeout(timer);
-          resolve(value);
-        });
-      } catch (error) {
-        window.clearTimeout(timer);
-        reject(new DialogError(timeoutMessage()));
-      }
-    });
-  }
-
-  function hostLocale() {
-    if (!hostAvailable() || !window.AP.user || typeof window.AP.user.getLocale !== "function") {
-      return Promise.resolve(null);
-    }
-    return askHost(
-      function (done) {
-        window.AP.user.getLocale(done);
-      },
-      function () {
-        return "";
-      }
-    ).catch(function () {
-      return null;
-    });
-  }
-
-  const tokenCache = { token: "", exp: 0, pending: null };
-
-  function tokenExpiry(token) {
-    try {
-      const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-      const claims = JSON.parse(window.atob(payload));
-      return typeof claims.exp === "number" ? claims.exp : 0;
-    } catch (error) {
-      return 0;
-    }
-  }
-
-  function contextToken(forceFresh) {
-    const now = Date.now() / 1000;
-    if (!forceFresh && tokenCache.token && now < tokenCache.exp - TOKEN_MARGIN_S) {
-      return Promise.resolve(tokenCache.token);
-    }
-    if (!hostAvailable()) {
-      return Promise.reject(new DialogError(t("error.noHost")));
-    }
-    if (!tokenCache.pending) {
-      tokenCache.pending = askHost(
-        function (done) {
-          window.AP.context.getToken(done);
-        },
-        function () {
-          return t("error.token");
-        }
-      )
-        .then(function (token) {
-          if (typeof token !== "string" || !token) {
-            throw new DialogError(t("error.token"));
-          }
-          tokenCache.token = token;
-          tokenCache.exp = tokenExpiry(token);
-          return token;
-        })
-        .finally(function () {
-          tokenCache.pending = null;
-        });
-    }
-    return tokenCache.pending;
-  }
 
   function closeDialog() {
     if (hostAvailable() && window.AP.dialog && typeof window.AP.dialog.close === "function") {
@@ -208,79 +63,18 @@
   }
 
   function flag(title, body) {
-    if (hostAvailable() && window.AP.flag && typeof window.AP.flag.create === "function") {
-      window.AP.flag.create({ title: title, body: body, type: "success", close: "auto" });
-    }
+    pagemail.flag("success", title, body);
   }
 
   /* ------------------------------------------------------------------- the API */
 
-  class DialogError extends Error {
-    constructor(message, status, code, details) {
-      super(message);
-      this.name = "DialogError";
-      this.status = status || 0;
-      this.code = code || "";
-      this.details = details && typeof details === "object" ? details : {};
-    }
-  }
+  class DialogError extends pagemail.PagemailError {}
 
-  function isAbort(error) {
-    return !!error && error.name === "AbortError";
-  }
+  const contextToken = pagemail.contextTokens(function (code) {
+    return new DialogError(t(code === "no_host" ? "error.noHost" : "error.token"));
+  });
 
-  async function request(method, path, body, signal, token) {
-    const options = {
-      method: method,
-      headers: {
-        Authorization: "JWT " + token,
-        "Content-Type": "application/json",
-        // The server localizes its messages by this (the user's Confluence locale).
-        "X-Pagemail-Locale": i18n.locale,
-      },
-      credentials: "omit",
-      cache: "no-store",
-      signal: signal,
-    };
-    if (body !== undefined && body !== null) {
-      options.body = JSON.stringify(body);
-    }
-    try {
-      return await window.fetch(config.apiBase + path, options);
-    } catch (error) {
-      if (isAbort(error)) {
-        throw error;
-      }
-      throw new DialogError(t("error.network"), 0, "network");
-    }
-  }
-
-  async function api(method, path, body, signal) {
-    let response = await request(method, path, body, signal, await contextToken(false));
-    if (response.status === 401) {
-      // The cached token may have expired early (clock skew): one retry with a fresh one.
-      response = await request(method, path, body, signal, await contextToken(true));
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (error) {
-      if (isAbort(error)) {
-        throw error;
-      }
-    }
-    if (!response.ok) {
-      const problem = data && typeof data.error === "object" && data.error ? data.error : {};
-      const message = typeof problem.message === "string" && problem.message
-        ? problem.message
-        : t("error.http", { status: response.status });
-      throw new DialogError(message, response.status, problem.code, problem.details);
-    }
-    if (!data || typeof data !== "object") {
-      throw new DialogError(t("error.badAnswer"), response.status, "bad_answer");
-    }
-    return data;
-  }
+  const api = pagemail.createApi(config.apiBase, contextToken, DialogError);
 
   /* ---------------------------------------------------------- section message */
 
@@ -1225,7 +1019,7 @@
       return;
     }
     useLanguage(strings, locale || config.locale || navigator.language);
-    translatePage();
+    pagemail.translatePage("title");
     wireForm();
 
     let setup;

@@ -1,7 +1,8 @@
 /*
  * pagemail in one space (DESIGN §1 "Space settings"): on/off and the groups that may send, for space admins.
- * Uses the kit from static/admin.js (loaded first). Anyone who can see the space may look; the server refuses a
- * save from someone who isn't a space admin, and the page then turns read-only and says why.
+ * Uses static/pagemail.js and the admin kit from static/admin.js (both loaded first). Anyone who can see the
+ * space may look; the server refuses a save from someone who isn't a space admin, and the page then turns
+ * read-only and says why.
  */
 (function () {
   "use strict";
@@ -11,8 +12,9 @@
   if (!kit || !root) {
     return;
   }
-  const byId = kit.byId;
-  const t = kit.t;
+  const pagemail = window.pagemail;
+  const byId = pagemail.byId;
+  const t = pagemail.t;
 
   const FIELDS = {
     enabled: { id: "space-enabled", label: "space.enabled" },
@@ -86,10 +88,10 @@
       const data = await state.api("PUT", settingsPath(), body);
       state.saving = false;
       fill(data);
-      if (!kit.flag("success", t("space.savedTitle"), t("space.savedBody"))) {
+      if (!pagemail.flag("success", t("space.savedTitle"), t("space.savedBody"))) {
         footerNote.textContent = t("space.savedTitle");
       }
-      kit.announce(t("space.savedTitle"));
+      pagemail.announce(t("space.savedTitle"));
     } catch (error) {
       state.saving = false;
       if (error.status === 403) {

@@ -152,7 +152,7 @@ def test_secret_changed_by_another_instance_is_picked_up(tenant_app: Flask) -> N
 
 
 def test_request_values_in_the_page_are_escaped(tenant_app: Flask) -> None:
-    query = 'contentId=123&spaceKey=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E'
+    query = "contentId=123&spaceKey=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E"
     response = get_module(tenant_app, module_token("GET", PATH, query), query=query)
     assert response.status_code == 200
     assert b"<script>alert(1)" not in response.data
