@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -119,7 +118,3 @@ def env_with_dotenv(environ: Mapping[str, str], root: Path) -> dict[str, str]:
             if value is not None:
                 merged.setdefault(key, value)
     return merged
-
-
-def process_env() -> dict[str, str]:
-    return dict(os.environ)

@@ -9,7 +9,6 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from email.utils import formataddr
 from typing import Any, Literal
 
 from connect.confluence import ConfluenceClient
@@ -402,7 +401,3 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
     if refused:
         result["refused"] = len(refused)
     return result
-
-
-def sender_from_header(name: str, address: str) -> str:
-    return formataddr((name, address))
