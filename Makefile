@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The local PostgreSQL the PostgreSQL tests use; override or set empty to skip them.
-TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# The PostgreSQL tests use TEST_DATABASE_URL when set (and fail if it is unreachable); otherwise they try the
+# local server below and are skipped, with a reason, when there is none.
+DEFAULT_TEST_DATABASE_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: install run test bench lint clean
 
@@ -20,7 +21,7 @@ run: install
 	$(BIN)/python -m sandbox.devstack
 
 test: install
-	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest
+	PAGEMAIL_DEFAULT_TEST_DATABASE_URL="$(DEFAULT_TEST_DATABASE_URL)" $(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python -m bench
