@@ -8,12 +8,19 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from errors import AppError
+from views.messages import GERMAN_HTTP, german_details, german_message, wants_german
 
 log = logging.getLogger(__name__)
+
+LOCALE_HEADER = "X-Pagemail-Locale"
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/lifecycle/") or request.is_json
+
+
+def _in_german() -> bool:
+    return wants_german(request.headers.get(LOCALE_HEADER))
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None) -> Response:
@@ -32,14 +39,24 @@ def register_error_handlers(app: Flask) -> None:
         if error.status == 401:
             # The reason only: never the token, never the request's query string.
             log.info("authentication refused: %s", error.message, extra={"error_code": error.code})
-        return error_response(error.status, error.code, error.message, error.details)
+        message, details = error.message, error.details
+        if _in_german():
+            message, details = german_message(error.code, message, details), german_details(details)
+        return error_response(error.status, error.code, message, details)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, error.description or error.name)
+        message = error.description or error.name
+        # Only werkzeug's own wording is replaced: a specific description may say more than the German text.
+        if _in_german() and message == type(error).description and code in GERMAN_HTTP:
+            message = GERMAN_HTTP[code]
+        return error_response(error.code or 500, code, message)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.error("unexpected error", exc_info=error, extra={"error": type(error).__name__})
-        return error_response(500, "internal_error", "Something went wrong on our side. Please try again.")
+        message = "Something went wrong on our side. Please try again."
+        if _in_german():
+            message = german_message("internal_error", message)
+        return error_response(500, "internal_error", message)

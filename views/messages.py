@@ -1,0 +1,275 @@
+"""German texts for the API's error messages, keyed by the stable error code (English stays in the code).
+
+Each catalog entry is one of:
+- a tuple of templates, tried in order: the first whose `{names}` are all in the error's details wins;
+- a mapping English message → German, for codes raised with several fixed messages (an unknown one stays English);
+- None: the English message carries a value (a server reply, a status, an address) that the error's details don't
+  hold, so a German text would lose it; such a code answers in English.
+Templates take their values only from `details` (never from secrets or tokens).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from mail.recipients import MAX_GROUP_MEMBERS
+
+Entry = tuple[str, ...] | Mapping[str, str] | None
+
+GERMAN: dict[str, Entry] = {
+    # errors.py defaults: raised with many different messages, so only the fixed ones are translated.
+    "bad_request": None,
+    "unauthorized": {
+        "token expired": "Die Anmeldung ist abgelaufen; bitte laden Sie die Seite neu.",
+        "not authenticated": "Sie sind nicht angemeldet.",
+        "a signed-in user is required": "Dafür müssen Sie angemeldet sein.",
+        "missing Authorization: JWT header": "Die Anfrage enthält keine Anmeldung.",
+        "invalid token": "Die Anmeldung ist ungültig; bitte laden Sie die Seite neu.",
+        "this site has uninstalled the app": "Diese Site hat pagemail deinstalliert.",
+        "unknown or disabled tenant": "Diese Site ist unbekannt oder deaktiviert.",
+    },
+    "forbidden": None,
+    "not_found": {
+        "no such lifecycle event": "Dieses Lifecycle-Ereignis gibt es nicht.",
+        "unknown tenant": "Diese Site ist unbekannt.",
+    },
+    "invalid_request": {
+        "The request body must be a JSON object": "Der Inhalt der Anfrage muss ein JSON-Objekt sein.",
+        "The settings must be a JSON object": "Die Einstellungen müssen ein JSON-Objekt sein.",
+        "contentId must be a Confluence page id": "contentId muss die ID einer Confluence-Seite sein.",
+        "invalid attachment id": "Ungültige Anhang-ID.",
+        "Invalid space key": "Ungültiger Bereichsschlüssel.",
+        "lifecycle body must be a JSON object": "Der Lifecycle-Inhalt muss ein JSON-Objekt sein.",
+        "lifecycle eventType does not match the callback": "Der eventType passt nicht zum Lifecycle-Aufruf.",
+    },
+    "upstream_unavailable": None,
+    "rate_limited": ("Zu viele Anfragen; bitte warten Sie einen Moment und versuchen Sie es erneut.",),
+    # Access
+    "not_site_admin": ("Nur Confluence-Administratoren können die pagemail-Einstellungen ändern.",),
+    "not_space_admin": ("Nur Bereichsadministratoren können die pagemail-Einstellungen dieses Bereichs ändern.",),
+    "space_disabled": ("pagemail ist in diesem Bereich ausgeschaltet.",),
+    "not_in_allowed_groups": (
+        "Ihr Site-Admin erlaubt nur Mitgliedern bestimmter Gruppen, Seiten als E-Mail zu senden.",
+    ),
+    "not_in_space_groups": (
+        "Der Bereichsadmin erlaubt nur Mitgliedern bestimmter Gruppen, Seiten aus diesem Bereich zu senden.",
+    ),
+    "page_not_found": ("Diese Seite gibt es nicht, oder Sie dürfen sie nicht sehen.",),
+    "internal_error": ("Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es erneut.",),
+    # Send request
+    "no_recipients": ("Fügen Sie mindestens einen Empfänger hinzu.",),
+    "no_deliverable_recipients": ("Keiner der Empfänger hat eine E-Mail-Adresse, die Confluence uns verwenden lässt.",),
+    "header_injection": ("'{field}' darf nur eine Zeile Text sein.",),
+    "invalid_email": None,  # the reason comes from the address checker and is not in details
+    "external_not_allowed": ("Das Senden an externe E-Mail-Adressen ist auf dieser Site nicht erlaubt.",),
+    "domain_not_allowed": None,  # the allowed domains are not in details
+    "group_too_large": ("Eine Gruppe hat mehr als {max_group_members} Mitglieder; wählen Sie kleinere Gruppen.",),
+    "attachment_not_found": ("Einige der gewählten Anhänge sind nicht auf dieser Seite.",),
+    "attachments_too_large": (
+        "Die Anhänge sind zusammen {total_mb} MB groß; die Grenze liegt bei {limit_mb} MB.",
+        "Die Anhänge sind größer als erlaubt.",
+    ),
+    "attachment_too_large": ("Der Anhang ist größer als erlaubt.",),
+    "no_excerpt": ("Diese Seite hat keinen Auszug.",),
+    # Admin
+    "invalid_settings": {
+        "Some mail server settings are not valid": "Einige Mailserver-Einstellungen sind ungültig.",
+        "Some settings are not valid; nothing was saved": (
+            "Einige Einstellungen sind ungültig; nichts wurde gespeichert."
+        ),
+        "Some settings are not valid": "Einige Einstellungen sind ungültig.",
+    },
+    "no_email": ("Confluence hat keine E-Mail-Adresse für Sie.",),
+    "smtp_not_configured": {
+        "The operator has no default mail server": "Der Betreiber hat keinen Standard-Mailserver.",
+        "No mail server is configured": "Es ist kein Mailserver eingerichtet.",
+        "No mail server is configured for this site; ask your site admin": (
+            "Für diese Site ist kein Mailserver eingerichtet; fragen Sie Ihren Site-Admin."
+        ),
+    },
+    "smtp_password_unreadable": (
+        "Das gespeicherte Mailserver-Passwort kann nicht gelesen werden; geben Sie es in den Einstellungen erneut ein.",
+    ),
+    # Mail server
+    "smtp_failed": None,
+    "smtp_unreachable": None,  # names the host or the failure, which details don't hold
+    "smtp_host_forbidden": (
+        "Der Mailserver-Host zeigt auf eine private, Loopback- oder Link-Local-Adresse; das ist nicht erlaubt.",
+    ),
+    "smtp_security_invalid": {
+        "Unknown mail server security mode": "Unbekannte Sicherheitsart für den Mailserver.",
+        "Mail servers must use STARTTLS or TLS": "Mailserver müssen STARTTLS oder TLS verwenden.",
+    },
+    "smtp_tls": {"The mail server does not offer STARTTLS": "Der Mailserver bietet kein STARTTLS an."},
+    "smtp_auth": {
+        "The mail server refused the username or password": (
+            "Der Mailserver hat den Benutzernamen oder das Passwort abgelehnt."
+        ),
+        "The mail server does not support authentication on this connection": (
+            "Der Mailserver unterstützt auf dieser Verbindung keine Anmeldung."
+        ),
+    },
+    "smtp_timeout": ("Der Mailserver hat nicht rechtzeitig geantwortet.",),
+    "smtp_too_large": ("Die E-Mail ist zu groß für den Mailserver (Antwort {smtpCode}).",),
+    "smtp_refused": None,  # carries the server's reply text, which details don't hold
+    "smtp_disconnected": ("Der Mailserver hat die Verbindung während des Sendens getrennt.",),
+    "smtp_temporary": ("Der Mailserver hat die E-Mail vorübergehend abgelehnt; versuchen Sie es später erneut.",),
+    # Confluence and Atlassian
+    "confluence_unavailable": {
+        "the Atlassian authorization server is unreachable": "Der Atlassian-Autorisierungsserver ist nicht erreichbar.",
+        "Confluence broke off a download": "Confluence hat einen Download abgebrochen.",
+        "Confluence sent a redirect without a location": "Confluence hat eine Weiterleitung ohne Ziel gesendet.",
+        "Confluence redirected to an unsupported URL": "Confluence hat auf eine nicht unterstützte URL weitergeleitet.",
+        "Confluence redirected too often": "Confluence hat zu oft weitergeleitet.",
+        "Confluence is unreachable": "Confluence ist nicht erreichbar.",
+    },
+    "confluence_timeout": ("Confluence hat nicht rechtzeitig geantwortet.",),
+    "confluence_not_found": ("Confluence konnte es nicht finden, oder Sie dürfen es nicht sehen.",),
+    "confluence_forbidden": ("Confluence erlaubt Ihnen das nicht.",),
+    "confluence_unauthorized": ("Confluence hat die Zugangsdaten der App abgelehnt.",),
+    "confluence_rate_limited": ("Confluence ist ausgelastet (Ratenbegrenzung); versuchen Sie es gleich noch einmal.",),
+    "confluence_bad_request": None,  # carries the HTTP status, which details don't hold
+    "confluence_bad_answer": {
+        "Confluence sent a page in an unexpected shape": "Confluence hat eine Seite in unerwarteter Form gesendet.",
+        "Confluence sent an unreadable answer": "Confluence hat eine unlesbare Antwort gesendet.",
+    },
+    "impersonation_failed": {
+        "the Atlassian authorization server sent an unreadable answer": (
+            "Der Atlassian-Autorisierungsserver hat eine unlesbare Antwort gesendet."
+        ),
+    },
+    "install_keys_unreachable": ("Der Connect-Schlüsselserver ist nicht erreichbar.",),
+    "install_keys_unavailable": None,  # carries the HTTP status
+    "install_keys_invalid": ("Der Connect-Schlüsselserver hat einen unlesbaren Schlüssel gesendet.",),
+}
+
+# werkzeug's own HTTP errors (their default descriptions only; see views/errors.py).
+GERMAN_HTTP: dict[str, str] = {
+    "bad_request": "Die Anfrage ist ungültig.",
+    "unauthorized": "Sie sind nicht angemeldet.",
+    "forbidden": "Das ist nicht erlaubt.",
+    "not_found": "Diese Adresse gibt es nicht.",
+    "method_not_allowed": "Diese Methode ist für diese Adresse nicht erlaubt.",
+    "request_entity_too_large": "Die Anfrage ist zu groß.",
+    "unsupported_media_type": "Dieses Datenformat wird nicht unterstützt.",
+    "too_many_requests": "Zu viele Anfragen; bitte warten Sie einen Moment.",
+    "internal_server_error": "Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es erneut.",
+}
+
+# Per-field fragments (details.fields): English pattern → German template with the same values.
+_FIELD_TEXTS: tuple[tuple[str, str], ...] = (
+    (r"must be an object", "muss ein Objekt sein"),
+    (r"must be text", "muss Text sein"),
+    (r"must be at most (?P<n>\d+) characters", "darf höchstens {n} Zeichen lang sein"),
+    (r"must be text of at most (?P<n>\d+) characters", "muss Text mit höchstens {n} Zeichen sein"),
+    (r"must be a single line", "muss einzeilig sein"),
+    (r"must be one of (?P<options>.+)", "muss einer dieser Werte sein: {options}"),
+    (
+        r"must be a whole number from (?P<low>-?\d+) to (?P<high>-?\d+)",
+        "muss eine ganze Zahl von {low} bis {high} sein",
+    ),
+    (
+        r"must be a whole number of hours from 0 \(off\) to (?P<n>\d+)",
+        "muss eine ganze Zahl von Stunden von 0 (aus) bis {n} sein",
+    ),
+    (r"must be true or false", "muss true oder false sein"),
+    (r"is not a setting", "ist keine Einstellung"),
+    (r"must be a list of at most (?P<n>\d+) group ids", "muss eine Liste von höchstens {n} Gruppen-IDs sein"),
+    (r"must be a list of at most (?P<n>\d+) domains", "muss eine Liste von höchstens {n} Domains sein"),
+    (r"contains an invalid domain", "enthält eine ungültige Domain"),
+    (r"is required for your own mail server", "ist für einen eigenen Mailserver erforderlich"),
+    (
+        r"the site admin enforces the global permissions in all spaces",
+        "der Site-Admin erzwingt die globalen Berechtigungen in allen Bereichen",
+    ),
+    (r"is not a valid email address \((?P<reason>.*)\)", "ist keine gültige E-Mail-Adresse ({reason})"),
+    (r"is not a valid host name", "ist kein gültiger Hostname"),
+    (r"may not be a loopback host", "darf kein Loopback-Host sein"),
+    (r"may not be a cloud metadata host", "darf kein Cloud-Metadaten-Host sein"),
+    (r"may not be a cloud metadata address", "darf keine Cloud-Metadaten-Adresse sein"),
+    (
+        r"may not be a loopback, private, link-local or metadata address",
+        "darf keine Loopback-, private, Link-Local- oder Metadaten-Adresse sein",
+    ),
+    # Custom CSS problems (mail/css_policy.py), joined with "; " into one field message.
+    (r"@import is not allowed", "@import ist nicht erlaubt"),
+    (r"expression\(\) is not allowed", "expression() ist nicht erlaubt"),
+    (r"javascript: is not allowed", "javascript: ist nicht erlaubt"),
+    (r"bindings and behaviors are not allowed", "Bindings und Behaviors sind nicht erlaubt"),
+    (r"HTML markup is not allowed in CSS", "HTML-Markup ist in CSS nicht erlaubt"),
+    (r"CSS escapes are not allowed", "CSS-Escapes sind nicht erlaubt"),
+    (r"Custom CSS may be at most (?P<n>\d+) KB", "Eigenes CSS darf höchstens {n} KB groß sein"),
+    (
+        r"url\(\) may only point to images on your Confluence site over https",
+        "url() darf nur auf Bilder Ihrer Confluence-Site über https zeigen",
+    ),
+    (r"Custom CSS has unbalanced braces", "Eigenes CSS hat unausgeglichene geschweifte Klammern"),
+)
+FIELD_TEXTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), german) for pattern, german in _FIELD_TEXTS
+)
+
+
+def wants_german(locale: str | None) -> bool:
+    """`de`, `de-DE`, `de_AT`…: the pages send the user's Confluence locale."""
+    return locale is not None and re.match(r"de(?:$|[-_])", locale.strip().lower()) is not None
+
+
+def _megabytes(size: Any) -> str | None:
+    if isinstance(size, bool) or not isinstance(size, int | float):
+        return None
+    return f"{size / 1048576:.1f}".replace(".", ",")
+
+
+def _values(details: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {"max_group_members": MAX_GROUP_MEMBERS, **details}
+    for key in ("total", "limit"):
+        megabytes = _megabytes(details.get(key))
+        if megabytes is not None:
+            values[f"{key}_mb"] = megabytes
+    return values
+
+
+def german_message(code: str, english: str, details: Mapping[str, Any] | None = None) -> str:
+    """The German text for an error, or the English one when there is none that keeps every value."""
+    entry = GERMAN.get(code)
+    if entry is None:
+        return english
+    if isinstance(entry, Mapping):
+        return entry.get(english, english)
+    values = _values(details or {})
+    for template in entry:
+        try:
+            return template.format_map(values)
+        except (KeyError, IndexError, ValueError):
+            continue
+    return english
+
+
+def german_field_message(english: str) -> str:
+    """One per-field fragment in German; parts joined with "; " (CSS problems) are translated one by one."""
+    parts = []
+    for part in english.split("; "):
+        for pattern, german in FIELD_TEXTS:
+            match = pattern.fullmatch(part)
+            if match:
+                parts.append(german.format(**match.groupdict()))
+                break
+        else:
+            parts.append(part)
+    return "; ".join(parts)
+
+
+def german_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    """The same details with `fields` messages in German; every key stays as it is."""
+    fields = details.get("fields")
+    if not isinstance(fields, Mapping):
+        return dict(details)
+    return {
+        **details,
+        "fields": {
+            name: german_field_message(text) if isinstance(text, str) else text for name, text in fields.items()
+        },
+    }
