@@ -27,6 +27,8 @@ from mail.transport import Envelope, MailServerError, SmtpServer, check_connecti
 from models import SpaceSettings, TenantSettings, db
 from models.settings_update import apply_changes, group_ids, read_changes, settings_as_dict
 from views.context import clients, mail_settings, smtp_server, tenant_settings
+from views.errors import LOCALE_HEADER
+from views.messages import german_message, wants_german
 from views.ratelimit import enforce
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api")
@@ -54,6 +56,23 @@ def site_admin_api(view: Callable[P, R]) -> Callable[P, R]:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+GERMAN_OUTCOMES = {
+    "Connected": "Verbunden",
+    "The mail server refused your address": "Der Mailserver hat Ihre Adresse abgelehnt",
+    "A test mail is on its way to you": "Eine Test-E-Mail ist zu Ihnen unterwegs",
+}
+
+
+def _outcome(ok: bool, stage: str, message: str, code: str | None = None, details: Any = None) -> Response:
+    """The answer of *Test connection* / *Send me a test mail* (a 200 either way), in the page's language."""
+    if wants_german(request.headers.get(LOCALE_HEADER)):
+        message = german_message(code, message, details or {}) if code else GERMAN_OUTCOMES.get(message, message)
+    body: dict[str, Any] = {"ok": ok, "stage": stage, "message": message}
+    if code:
+        body["code"] = code
+    return jsonify(body)
 
 
 def _tenant_host(identity: Identity) -> str | None:
@@ -146,10 +165,10 @@ def test_smtp() -> Response:
     try:
         check_connection(server)
     except MailServerError as error:
-        return jsonify({"ok": False, "stage": error.stage, "message": error.message, "code": error.code})
+        return _outcome(False, error.stage, error.message, error.code, error.details)
     except ValidationError as error:
-        return jsonify({"ok": False, "stage": "connect", "message": error.message, "code": error.code})
-    return jsonify({"ok": True, "stage": "auth" if server.username else "tls", "message": "Connected"})
+        return _outcome(False, "connect", error.message, error.code, error.details)
+    return _outcome(True, "auth" if server.username else "tls", "Connected")
 
 
 def _space_key(space_key: str) -> str:
@@ -251,10 +270,10 @@ def send_test_mail() -> Response:
     try:
         refused = deliver(server, [Envelope(message, sender, [address])])
     except MailServerError as error:
-        return jsonify({"ok": False, "stage": error.stage, "message": error.message, "code": error.code})
+        return _outcome(False, error.stage, error.message, error.code, error.details)
     if refused:
-        return jsonify({"ok": False, "stage": "RCPT", "message": "The mail server refused your address"})
-    return jsonify({"ok": True, "stage": "sent", "message": "A test mail is on its way to you"})
+        return _outcome(False, "RCPT", "The mail server refused your address")
+    return _outcome(True, "sent", "A test mail is on its way to you")
 
 
 SAMPLE_PAGE = Path(__file__).resolve().parent.parent / "templates" / "mail" / "sample_page.html"
