@@ -433,26 +433,10 @@ class LocalKeyBox(_EnvelopeBox):
         return self._key_id
 
     def _new_data_key(self, tenant: str, field: str, aad: bytes) -> tuple[str, bytes, bytes]:
-        data_key = AESGCM.generate_key(bit_length=256)
-        nonce = os.urandom(_NONCE_BYTES)
-        wrapped_key = nonce + self._masters[self._key_id].encrypt(nonce, data_key, aad)
-        return self._key_id, data_key, wrapped_key
+        return self._new_data_key_in({"tenant": tenant, "field": field}, aad)
 
     def _open_data_key(self, token: _Token, tenant: str, field: str, aad: bytes) -> bytes:
-        master = self._masters.get(token.key)
-        if master is None:
-            known = ", ".join(sorted(self._masters))
-            raise SecretError(
-                f"token was sealed under local key {token.key}, but this box only has key(s) {known} "
-                "(wrong SECRETS_KEY_FILE, or a rotated-out key missing from the previous keys)"
-            )
-        if len(token.wrapped_key) != _NONCE_BYTES + _KEY_BYTES + _TAG_BYTES:
-            raise SecretError("malformed token: the wrapped data key has the wrong length")
-        nonce, sealed = token.wrapped_key[:_NONCE_BYTES], token.wrapped_key[_NONCE_BYTES:]
-        try:
-            return master.decrypt(nonce, sealed, aad)
-        except InvalidTag:
-            raise SecretError(_NOT_FOR_THIS_CONTEXT) from None
+        return self._unwrap(token, aad, ("token", "token"), _NOT_FOR_THIS_CONTEXT)
 
     def _new_data_key_in(self, context: Mapping[str, str], aad: bytes) -> tuple[str, bytes, bytes]:
         # The local wrap binds the data key through `aad`, which already carries the whole context.
@@ -462,20 +446,24 @@ class LocalKeyBox(_EnvelopeBox):
         return self._key_id, data_key, wrapped_key
 
     def _open_data_key_in(self, token: _Token, context: Mapping[str, str], aad: bytes) -> bytes:
+        return self._unwrap(token, aad, ("data", "sealed data"), _NOT_FOR_THIS_PURPOSE)
+
+    def _unwrap(self, token: _Token, aad: bytes, names: tuple[str, str], mismatch: str) -> bytes:
+        """Open a wrapped data key; `names` word the errors ("token" for secrets, "data" for sealed bytes)."""
         master = self._masters.get(token.key)
         if master is None:
             known = ", ".join(sorted(self._masters))
             raise SecretError(
-                f"data was sealed under local key {token.key}, but this box only has key(s) {known} "
+                f"{names[0]} was sealed under local key {token.key}, but this box only has key(s) {known} "
                 "(wrong SECRETS_KEY_FILE, or a rotated-out key missing from the previous keys)"
             )
         if len(token.wrapped_key) != _NONCE_BYTES + _KEY_BYTES + _TAG_BYTES:
-            raise SecretError("malformed sealed data: the wrapped data key has the wrong length")
+            raise SecretError(f"malformed {names[1]}: the wrapped data key has the wrong length")
         nonce, wrapped = token.wrapped_key[:_NONCE_BYTES], token.wrapped_key[_NONCE_BYTES:]
         try:
             return master.decrypt(nonce, wrapped, aad)
         except InvalidTag:
-            raise SecretError(_NOT_FOR_THIS_PURPOSE) from None
+            raise SecretError(mismatch) from None
 
 
 # --- AWS KMS -------------------------------------------------------------------------------------
