@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import io
 import logging
-import os
 import statistics
 import sys
 import time
@@ -58,7 +57,7 @@ from mail.template import render_page_html
 from mail.text import compose_text
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_FIXTURES = Path(os.environ.get("PAGEMAIL_FIXTURES", REPO.parent / "shared" / "fixtures"))
+DEFAULT_FIXTURES = REPO / "sandbox" / "fixtures"
 GMAIL_CLIP_BYTES = 102 * 1024
 
 PAGE = PageInfo(
@@ -279,9 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per page and pipeline (default 7)")
-    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="the shared fixtures folder")
+    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="the fixtures folder (holds pages/)")
     args = parser.parse_args(argv)
-    pages = sorted((args.fixtures / "pages" / "rendered").glob("*.html"))
+    pages = sorted((args.fixtures / "pages").glob("*.html"))
     if not pages:
         print(f"no fixture pages under {args.fixtures}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""The site's spaces and pages, built once per process from the shared fixtures plus a few made-up pages.
+"""The site's spaces and pages, built once per process from the fixture pages (sandbox/fixtures) and a few made up.
 
 Fixture pages keep their ids and rendered bodies (rewritten into the shape of Cloud's `export_view`:
 absolute URLs, attachment ids that exist, container ids of the page itself) and get a synthesised
@@ -137,7 +137,7 @@ def load_catalog(fixtures_dir: Path) -> Catalog:
         links = _rewrite_body(fixture.body, page, catalog)
         page.export_view = inner_html(fixture.body)
         if spec.path.startswith("98487_"):
-            page.storage = (fixtures_dir / "pages" / "rendered" / "98487_overview.storage.xhtml").read_text("utf-8")
+            page.storage = (fixtures_dir / "pages" / "98487_overview.storage.xhtml").read_text("utf-8")
         else:
             page.storage = export_view_to_storage(fixture.body, links.get, excerpt=spec.excerpt)
     _add_written_pages(catalog, len(fixtures))
@@ -145,7 +145,7 @@ def load_catalog(fixtures_dir: Path) -> Catalog:
 
 
 def _read(fixtures_dir: Path, spec: _FixtureSpec) -> FixturePage:
-    fixture = read_fixture(fixtures_dir / "pages" / "rendered" / spec.path, spec.page_id, spec.title)
+    fixture = read_fixture(fixtures_dir / "pages" / spec.path, spec.page_id, spec.title)
     if spec.intro:
         intro = etree.Element("p")
         intro.text = spec.intro

@@ -15,12 +15,12 @@ CLI_STATE_FILE = REPO_ROOT / "instance" / "sandbox-state.json"
 
 
 def default_fixtures_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """The shared fixtures next to the repository, unless `PAGEMAIL_FIXTURES` points elsewhere."""
+    """The sandbox's own fixture pages (`sandbox/fixtures`), unless `PAGEMAIL_FIXTURES` points elsewhere."""
     env = os.environ if environ is None else environ
     override = env.get("PAGEMAIL_FIXTURES", "").strip()
     if override:
         return Path(override)
-    return REPO_ROOT.parent / "shared" / "fixtures"
+    return REPO_ROOT / "sandbox" / "fixtures"
 
 
 def refuse_production(app_env: str | None) -> None:

@@ -45,55 +45,76 @@ def environment() -> dict[str, str]:
     return env
 
 
-def wait_for(url: str, seconds: float = 30.0) -> bool:
+def wait_for(url: str, children: dict[str, subprocess.Popen[bytes]], seconds: float = 60.0) -> str | None:
+    """None once `url` answers; otherwise why not (a child that exited, or the time that ran out)."""
     ends = time.monotonic() + seconds
     while time.monotonic() < ends:
+        exited = _exited(children)
+        if exited:
+            return exited
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (a local URL we built)
-                return True
+                return None
         except OSError:
             time.sleep(0.3)
-    return False
+    return f"{url} did not answer within {seconds:.0f} s"
+
+
+def _exited(children: dict[str, subprocess.Popen[bytes]]) -> str | None:
+    for name, child in children.items():
+        code = child.poll()
+        if code is not None:
+            return f"the {name} exited with status {code} (its messages are above)"
+    return None
+
+
+def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children.values():
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def main() -> int:
+    """0 after Ctrl-C; 1 when the app or the sandbox fails to come up or stops on its own, with the reason."""
     if os.environ.get("APP_ENV") == "production":
         print("make run is for local work only; refusing APP_ENV=production", file=sys.stderr)
         return 1
     env = environment()
     python = sys.executable
     flask = [python, "-m", "flask", "--app", "app"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True)
-    children = [
-        subprocess.Popen([python, "-m", "sandbox"], cwd=ROOT, env=env),
-        subprocess.Popen([*flask, "run", "--port", str(APP_PORT), "--no-reload"], cwd=ROOT, env=env),
-    ]
+    migrated = subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=False)
+    if migrated.returncode != 0:
+        print(f"make run: the database migration failed (status {migrated.returncode}).", file=sys.stderr)
+        return 1
+    children = {
+        "sandbox Confluence": subprocess.Popen([python, "-m", "sandbox"], cwd=ROOT, env=env),
+        "pagemail app": subprocess.Popen([*flask, "run", "--port", str(APP_PORT), "--no-reload"], cwd=ROOT, env=env),
+    }
     try:
-        ready = wait_for(f"{env['SANDBOX_URL']}/wiki/") and wait_for(f"{env['BASE_URL']}/health")
-        if ready:
-            print(
-                "\n  pagemail is running. Open the sandbox Confluence:\n\n"
-                f"      {env['SANDBOX_URL']}/wiki/\n\n"
-                "  Install the app from Manage apps, open a page, choose ••• → Send as mail;\n"
-                f"  the mail arrives in {env['SANDBOX_URL']}/inbox . Ctrl-C stops everything.\n",
-                flush=True,
-            )
-        else:
-            print("pagemail or the sandbox did not come up; see the messages above.", file=sys.stderr)
-        while all(child.poll() is None for child in children):
+        failure = wait_for(f"{env['SANDBOX_URL']}/wiki/", children) or wait_for(f"{env['BASE_URL']}/health", children)
+        if failure:
+            print(f"make run: pagemail did not come up: {failure}.", file=sys.stderr)
+            return 1
+        print(
+            "\n  pagemail is running. Open the sandbox Confluence:\n\n"
+            f"      {env['SANDBOX_URL']}/wiki/\n\n"
+            "  Install the app from Manage apps, open a page, choose ••• → Send as mail;\n"
+            f"  the mail arrives in {env['SANDBOX_URL']}/inbox . Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while not (failure := _exited(children)):
             time.sleep(0.5)
+        print(f"make run: stopping: {failure}.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        pass
+        return 0
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-    return 0
+        _stop(children)
 
 
 if __name__ == "__main__":

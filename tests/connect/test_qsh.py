@@ -1,4 +1,4 @@
-"""Every vector of ../shared/fixtures/jwt/qsh_vectors.json, from four independent implementations."""
+"""Every vector of tests/fixtures/jwt/qsh_vectors.json, from four independent implementations."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from connect.qsh import canonical_query, canonical_request, canonical_uri, parse_query, qsh
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "jwt" / "qsh_vectors.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "jwt" / "qsh_vectors.json"
 DATA = json.loads(FIXTURES.read_text(encoding="utf-8"))
 
 # The PHP source writes a valueless parameter as `name`; Atlassian's JS and Java implementations (and the

@@ -1,22 +1,20 @@
-"""Test data for the renderer: the real Confluence pages from the shared fixtures, a page identity,
+"""Test data for the renderer: the real Confluence pages of the sandbox (sandbox/fixtures), a page identity,
 generated images, and a safety check for mail HTML."""
 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import lxml.html
-import pytest
 from PIL import Image
 
 from mail.render import PageInfo, PreparedPage
+from sandbox.config import default_fixtures_dir
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(os.environ.get("PAGEMAIL_FIXTURES", REPO.parent / "shared" / "fixtures"))
-RENDERED = FIXTURES / "pages" / "rendered"
+RENDERED = default_fixtures_dir() / "pages"
 HUGE_PAGE = "CE-Playable-Demo-Feedback-Tracking---TE_999391233.html"
 GMAIL_CLIP_BYTES = 102 * 1024
 
@@ -30,20 +28,12 @@ PAGE = PageInfo(
 
 
 def page_names() -> list[str]:
-    if not RENDERED.is_dir():
-        return []
     return sorted(path.name for path in RENDERED.glob("*.html"))
-
-
-def require_fixtures() -> None:
-    if not RENDERED.is_dir():
-        pytest.skip(f"fixture pages not found at {RENDERED} (set PAGEMAIL_FIXTURES)")
 
 
 def body_of(name: str) -> str:
     """The page body as export_view would give it: the inner HTML of the export's main-content div
     (the REST body.view fixture already is a body)."""
-    require_fixtures()
     source = (RENDERED / name).read_text(encoding="utf-8")
     if name.endswith(".view.html"):
         return source

@@ -12,7 +12,7 @@ from sandbox.config import default_fixtures_dir
 from sandbox.directory import OUTSIDER_ID, REGULAR_ID
 from tests.sandbox.conftest import TIMEOUT, Site
 
-STORAGE = default_fixtures_dir() / "pages" / "storage"
+STORAGE = Path(__file__).resolve().parents[1] / "fixtures" / "storage"
 SAMPLES = sorted(
     path
     for folder in ("md2conf", "mark", "kafka", "synthetic")
@@ -118,7 +118,7 @@ def test_entities_layouts_and_the_real_airbyte_storage(site: Site) -> None:
     assert _html(site, "synthetic/90000011.xhtml").text_content().strip() == "Range A \u2013 B is inclusive."
     named = _convert(site, "<p>caf&eacute; &amp; cr&egrave;me&nbsp;br&ucirc;l&eacute;e</p>").json()["value"]
     assert named == "<p>caf\u00e9 &amp; cr\u00e8me\u00a0br\u00fbl\u00e9e</p>"
-    airbyte = default_fixtures_dir() / "pages" / "rendered" / "98487_overview.storage.xhtml"
+    airbyte = default_fixtures_dir() / "pages" / "98487_overview.storage.xhtml"
     response = _convert(site, airbyte.read_text("utf-8"), contentIdContext="98487")
     html = lxml.html.fragment_fromstring(response.json()["value"], create_parent="div")
     sections = html.find_class("columnLayout")

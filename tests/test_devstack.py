@@ -1,0 +1,93 @@
+"""`make run`'s launcher (sandbox/devstack.py): it comes up from the repository alone, and says why and exits
+non-zero when a part does not."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _launch(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    env = {key: value for key, value in os.environ.items() if key not in ("PAGEMAIL_FIXTURES", "APP_ENV")}
+    env.update(
+        {
+            "APP_PORT": str(_free_port()),
+            "SANDBOX_PORT": str(_free_port()),
+            "SANDBOX_SMTP_PORT": str(_free_port()),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'devstack.db'}",
+            "SECRETS_KEY_FILE": str(tmp_path / "secrets.key"),
+            **extra,
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.devstack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    return process, env
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (local)
+            return True
+    except OSError:
+        return False
+
+
+def test_make_run_brings_up_the_app_and_the_sandbox_and_stops_cleanly(tmp_path: Path) -> None:
+    process, env = _launch(tmp_path)
+    try:
+        ends = time.monotonic() + 90
+        while time.monotonic() < ends and process.poll() is None:
+            if _answers(f"http://localhost:{env['APP_PORT']}/health") and _answers(
+                f"http://localhost:{env['SANDBOX_PORT']}/wiki/"
+            ):
+                break
+            time.sleep(0.5)
+        assert process.poll() is None, process.communicate()[0]
+        assert _answers(f"http://localhost:{env['SANDBOX_PORT']}/wiki/spaces/DLX/pages/1153105921")
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, output
+    assert "pagemail is running" in output
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param({"PAGEMAIL_FIXTURES": "/nonexistent/fixtures"}, id="sandbox-cannot-read-its-pages"),
+        pytest.param({"DATABASE_URL": "sqlite:////nonexistent/folder/db.sqlite"}, id="database-unreachable"),
+    ],
+)
+def test_make_run_fails_with_the_reason_when_a_part_does_not_come_up(tmp_path: Path, broken: dict[str, str]) -> None:
+    process, _ = _launch(tmp_path, **broken)
+    try:
+        output = process.communicate(timeout=120)[0]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 1, output
+    assert "make run:" in output
+    assert "pagemail is running" not in output
