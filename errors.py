@@ -49,3 +49,10 @@ class UpstreamError(AppError):
 class RateLimitedError(AppError):
     status = 429
     code = "rate_limited"
+
+
+class ConfirmationRequired(AppError):
+    """The request is valid but big enough that the user must confirm it first (send it again, confirmed)."""
+
+    status = 409
+    code = "confirmation_required"

@@ -8,7 +8,8 @@
           image/* (Content-ID)…
       attachments…
 
-Bcc is never a header: the caller passes Bcc recipients only to the SMTP envelope.
+Bcc is never a header: the caller passes Bcc recipients only to the SMTP envelope. To and Cc take addresses and
+group labels: a group is written as an empty RFC 5322 group (`engineering: ;`), naming it without its members.
 """
 
 from __future__ import annotations
@@ -75,6 +76,13 @@ class HeaderInjectionError(ValueError):
 
 
 @dataclass(frozen=True)
+class GroupLabel:
+    """A Confluence group named in To/Cc in place of its members' addresses."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Attachment:
     filename: str
     content_type: str
@@ -96,6 +104,25 @@ def _address(addr_spec: str, what: str, display_name: str = "") -> Address:
         return Address(display_name=display_name, addr_spec=addr_spec.strip())
     except (ValueError, IndexError, HeaderParseError) as exc:  # the email parser raises several kinds
         raise ValueError(f"{what} is not a valid email address") from exc
+
+
+def _recipients(values: Sequence[str | GroupLabel], what: str) -> list[Address | Group]:
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be a sequence of addresses, not a single string")
+    shown: list[Address | Group] = []
+    for value in values:
+        if isinstance(value, GroupLabel):
+            shown.append(Group(display_name=_check(value.name, f"{what} group name").strip() or "group"))
+        else:
+            shown.append(_address(value, f"{what} address"))
+    return shown
+
+
+def _set_recipients(message: EmailMessage, to: list[Address | Group], cc: list[Address | Group]) -> None:
+    """To and Cc; with neither, an empty group keeps the To header valid without naming anyone."""
+    message["To"] = to if to else Group("undisclosed-recipients")
+    if cc:
+        message["Cc"] = cc
 
 
 def _quoted_printable(text: str) -> bytes:
@@ -127,8 +154,8 @@ def build_message(
     from_addr: str,
     from_name: str,
     reply_to: str | None,
-    to: Sequence[str],
-    cc: Sequence[str],
+    to: Sequence[str | GroupLabel],
+    cc: Sequence[str | GroupLabel],
     attachments: Sequence[Attachment] = (),
     message_id_domain: str = "pagemail.local",
     extra_headers: Mapping[str, str] = {},
@@ -140,14 +167,12 @@ def build_message(
     With `defer_attachments_into`, each attachment's body is a one-line marker and the mapping receives
     marker → bytes: the SMTP stream (mail/smtp_stream.py) base64-encodes the bytes as it sends, so a large
     attachment is never held encoded in memory (the email package would hold it several times over)."""
-    if isinstance(to, str) or isinstance(cc, str):
-        raise TypeError("to and cc must be sequences of addresses, not a single string")
     subject = _check(rendered.subject, "subject")
     _check(message_id_domain, "message_id_domain")
     sender = _address(from_addr, "from address", from_name)
     reply = _address(reply_to, "reply-to address") if reply_to else None
-    to_addresses = [_address(a, "to address") for a in to]
-    cc_addresses = [_address(a, "cc address") for a in cc]
+    to_addresses = _recipients(to, "to")
+    cc_addresses = _recipients(cc, "cc")
     extras: list[tuple[str, str]] = []
     for name, value in extra_headers.items():
         _check(name, "header name")
@@ -160,13 +185,7 @@ def build_message(
 
     msg = EmailMessage(policy=POLICY)
     msg["From"] = sender
-    if to_addresses:
-        msg["To"] = to_addresses
-    if cc_addresses:
-        msg["Cc"] = cc_addresses
-    if not to_addresses and not cc_addresses:
-        # Only Bcc recipients: an empty group keeps the To header valid without naming anyone.
-        msg["To"] = Group("undisclosed-recipients")
+    _set_recipients(msg, to_addresses, cc_addresses)
     if reply is not None:
         msg["Reply-To"] = reply
     msg["Subject"] = subject
@@ -224,17 +243,21 @@ def build_message(
     return msg
 
 
-def readdress(message: EmailMessage, *, to: Sequence[str], cc: Sequence[str], message_id_domain: str) -> None:
+def readdress(
+    message: EmailMessage,
+    *,
+    to: Sequence[str | GroupLabel],
+    cc: Sequence[str | GroupLabel],
+    message_id_domain: str,
+) -> None:
     """Point an assembled message at another batch of visible recipients, with a Message-ID of its own.
 
     A send split into several mails reuses one assembled message (its parts are the bulk of the memory)."""
-    to_addresses = [_address(a, "to address") for a in to]
-    cc_addresses = [_address(a, "cc address") for a in cc]
+    to_addresses = _recipients(to, "to")
+    cc_addresses = _recipients(cc, "cc")
     for name in ("To", "Cc", "Message-ID"):
         del message[name]
-    message["To"] = to_addresses if to_addresses else Group("undisclosed-recipients")
-    if cc_addresses:
-        message["Cc"] = cc_addresses
+    _set_recipients(message, to_addresses, cc_addresses)
     message["Message-ID"] = make_msgid(
         domain=_check(message_id_domain, "message_id_domain").strip() or "pagemail.local"
     )

@@ -2,11 +2,12 @@
 
 Users' addresses are looked up as the app (ACCESS_EMAIL_ADDRESSES) and only for users the sender picked or who are
 members of a group the sender picked; group members are listed as the user. Addresses are never stored or logged.
+Which addresses a mail's headers may show is decided here too (DESIGN §1, recipients' privacy).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -15,10 +16,12 @@ from email_validator import EmailNotValidError, validate_email
 from connect.confluence import ConfluenceClient
 from connect.fanout import map_bounded
 from errors import ValidationError
+from mail.mime import GroupLabel
 
 Field = Literal["to", "cc", "bcc"]
 FIELDS: tuple[Field, ...] = ("to", "cc", "bcc")
 EMAIL_BULK_BATCH = 50
+USER_BULK_BATCH = 100
 MEMBERS_PAGE = 200
 MAX_GROUP_MEMBERS = 5000
 
@@ -38,16 +41,55 @@ class Skipped:
     reason: str  # no_email
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """One delivered address. `listed` says whether a header names it; `field` is where it was picked (for the
+    counts, and for which header names its group)."""
+
+    address: str
+    field: Field
+    listed: bool
+    account_id: str | None = None  # None for an external address
+    group_id: str | None = None  # the group it was reached through, when it was not picked by itself
+
+
+@dataclass(frozen=True)
+class GroupPick:
+    group_id: str
+    name: str
+    field: Field
+    members: int  # human members, whether or not their mail is delivered through this group
+
+
 @dataclass
 class ResolvedRecipients:
-    to: list[str] = field(default_factory=list)
-    cc: list[str] = field(default_factory=list)
-    bcc: list[str] = field(default_factory=list)
+    recipients: list[Recipient] = field(default_factory=list)
+    groups: list[GroupPick] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return len(self.to) + len(self.cc) + len(self.bcc)
+        return len(self.recipients)
+
+    @property
+    def addresses(self) -> list[str]:
+        return [r.address for r in self.recipients]
+
+    def count(self, field_name: Field) -> int:
+        return sum(1 for r in self.recipients if r.field == field_name)
+
+    @property
+    def unlisted_picks(self) -> int:
+        """People picked one by one whose address no header shows (hidden by their owner, or Bcc)."""
+        return sum(1 for r in self.recipients if not r.listed and r.group_id is None and r.field != "bcc")
+
+    @property
+    def account_ids(self) -> list[str]:
+        return [r.account_id for r in self.recipients if r.account_id]
+
+    @property
+    def externals(self) -> int:
+        return sum(1 for r in self.recipients if r.account_id is None)
 
 
 @dataclass(frozen=True)
@@ -105,7 +147,7 @@ def normalise_external(address: str, rules: RecipientRules) -> str:
     return checked.normalized
 
 
-def group_member_ids(user_client: ConfluenceClient, group_id: str) -> list[tuple[str, str]]:
+def group_members(user_client: ConfluenceClient, group_id: str) -> list[tuple[str, str]]:
     """(accountId, displayName) of a group's human members, page by page, asked as the user."""
     members: list[tuple[str, str]] = []
     start = 0
@@ -121,11 +163,36 @@ def group_member_ids(user_client: ConfluenceClient, group_id: str) -> list[tuple
             raise ValidationError(
                 f"A group has more than {MAX_GROUP_MEMBERS} members; pick smaller groups",
                 code="group_too_large",
-                details={"field": "recipients", "groupId": group_id},
+                details={"field": "recipients", "groupId": group_id, "max_group_members": MAX_GROUP_MEMBERS},
             )
         if not results or not (isinstance(page, dict) and page.get("_links", {}).get("next")):
             return members
         start += len(results)
+
+
+def group_name(user_client: ConfluenceClient, group_id: str) -> str:
+    """The group's current name (headers name groups; names change, so only the id is ever kept)."""
+    answer = user_client.get_json("rest/api/group/by-id", params={"id": group_id})
+    name = answer.get("name") if isinstance(answer, dict) else None
+    return str(name or "group")
+
+
+def users_as_seen(user_client: ConfluenceClient, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """accountId → the user object as the sender sees it (`email` is "" when its owner hides it), in batches."""
+    ids = list(dict.fromkeys(account_ids))
+    batches = [ids[i : i + USER_BULK_BATCH] for i in range(0, len(ids), USER_BULK_BATCH)]
+
+    def lookup(batch: list[str]) -> dict[str, dict[str, Any]]:
+        answer = user_client.get_json(
+            "rest/api/user/bulk", params=[*(("accountId", a) for a in batch), ("limit", str(len(batch)))]
+        )
+        results = answer.get("results", []) if isinstance(answer, dict) else []
+        return {str(u["accountId"]): u for u in results if isinstance(u, dict) and u.get("accountId") in batch}
+
+    seen: dict[str, dict[str, Any]] = {}
+    for part in map_bounded(lookup, batches, limit=4):
+        seen.update(part)
+    return seen
 
 
 def emails_for(app_client: ConfluenceClient, account_ids: Iterable[str]) -> dict[str, str]:
@@ -147,75 +214,111 @@ def emails_for(app_client: ConfluenceClient, account_ids: Iterable[str]) -> dict
     return merged
 
 
+# Which way of reaching a person wins when the sender reached them more than once (each gets the mail once): a Bcc
+# pick hides them whatever else was picked; otherwise picking them by hand beats reaching them through a group.
+_THROUGH_GROUP, _BY_HAND, _BCC = 0, 1, 2
+
+
+def _precedence(candidate: Recipient) -> int:
+    if candidate.field == "bcc":
+        return _BCC
+    return _BY_HAND if candidate.group_id is None else _THROUGH_GROUP
+
+
 def resolve(
     picks: dict[Field, list[Pick]],
     *,
     user_client: ConfluenceClient,
     app_client: ConfluenceClient,
     rules: RecipientRules,
-    names: dict[str, str] | None = None,
 ) -> ResolvedRecipients:
-    """Expand groups, look up emails, validate externals, remove duplicates (To beats Cc beats Bcc)."""
-    names = dict(names or {})
-    wanted: dict[Field, list[tuple[str, str]]] = {f: [] for f in FIELDS}  # (kind, value) in order
-    groups = {p.value for f in FIELDS for p in picks.get(f, []) if p.kind == "group"}
-    members = dict(
-        zip(groups, map_bounded(lambda g: group_member_ids(user_client, g), list(groups), limit=4), strict=True)
-    )
+    """Expand groups, look up emails, validate externals; one delivery per address.
+
+    Headers (DESIGN §1) name a picked user only when the sender can see their address in Confluence, never a
+    group's members (the group is named instead), and never a Bcc pick, even when a To/Cc group reaches them too."""
+    group_fields: dict[str, Field] = {}
     for field_name in FIELDS:
         for pick in picks.get(field_name, []):
-            if pick.kind == "user":
-                wanted[field_name].append(("user", pick.value))
-            elif pick.kind == "group":
-                for account_id, display_name in members[pick.value]:
-                    names.setdefault(account_id, display_name)
-                    wanted[field_name].append(("user", account_id))
-            else:
-                wanted[field_name].append(("email", normalise_external(pick.value, rules)))
-    account_ids = [value for f in FIELDS for kind, value in wanted[f] if kind == "user"]
+            if pick.kind == "group":
+                group_fields.setdefault(pick.value, field_name)
+    group_ids = list(group_fields)
+    picked_users = [p.value for f in FIELDS for p in picks.get(f, []) if p.kind == "user"]
+    externals = {
+        p.value: normalise_external(p.value, rules) for f in FIELDS for p in picks.get(f, []) if p.kind == "email"
+    }
+
+    jobs: list[Callable[[], Any]] = [lambda: users_as_seen(user_client, picked_users) if picked_users else {}]
+    jobs += [lambda g=g: group_members(user_client, g) for g in group_ids]
+    jobs += [lambda g=g: group_name(user_client, g) for g in group_ids]
+    answers = map_bounded(lambda job: job(), jobs, limit=4)
+    seen_users: dict[str, dict[str, Any]] = answers[0]
+    members = dict(zip(group_ids, answers[1 : 1 + len(group_ids)], strict=True))
+    names = dict(zip(group_ids, answers[1 + len(group_ids) :], strict=True))
+
+    display: dict[str, str] = {a: str(u.get("displayName") or u.get("publicName") or "") for a, u in seen_users.items()}
+    for group_id in group_ids:
+        for account_id, display_name in members[group_id]:
+            display.setdefault(account_id, display_name)
+    account_ids = [*picked_users, *(a for g in group_ids for a, _ in members[g])]
     emails = emails_for(app_client, account_ids) if account_ids else {}
-    result = ResolvedRecipients()
-    seen: set[str] = set()
+
+    chosen: dict[str, Recipient] = {}
     skipped: dict[str, Skipped] = {}
+
+    def offer(candidate: Recipient) -> None:
+        key = candidate.address.lower()
+        current = chosen.get(key)
+        if current is None or _precedence(candidate) > _precedence(current):
+            chosen[key] = candidate
+
     for field_name in FIELDS:
-        for kind, value in wanted[field_name]:
-            address = emails.get(value) if kind == "user" else value
-            if address is None:
-                skipped.setdefault(value, Skipped(value, names.get(value, ""), "no_email"))
+        for pick in picks.get(field_name, []):
+            if pick.kind == "email":
+                offer(Recipient(externals[pick.value], field_name, listed=True))
                 continue
-            key = address.lower()
-            if key in seen:
-                continue
-            seen.add(key)
-            getattr(result, field_name).append(address)
-    result.skipped = list(skipped.values())
-    return result
+            reached = [(pick.value, None)] if pick.kind == "user" else [(a, pick.value) for a, _ in members[pick.value]]
+            for account_id, via in reached:
+                address = emails.get(account_id)
+                if address is None:
+                    skipped.setdefault(account_id, Skipped(account_id, display.get(account_id, ""), "no_email"))
+                    continue
+                # Listed only when picked by itself and Confluence shows the sender this very address.
+                visible = str(seen_users.get(account_id, {}).get("email") or "").strip().lower()
+                listed = via is None and visible == address.lower()
+                offer(Recipient(address, field_name, listed, account_id, via))
+    ordered = sorted(chosen.values(), key=lambda r: FIELDS.index(r.field))
+    groups = [GroupPick(g, names[g], group_fields[g], len(members[g])) for g in group_ids]
+    return ResolvedRecipients(ordered, groups, list(skipped.values()))
 
 
 @dataclass(frozen=True)
 class MailBatch:
-    to: list[str]
-    cc: list[str]
-    bcc: list[str]
+    """One mail: its envelope and what its To and Cc headers show (addresses, and groups as names)."""
+
+    recipients: list[Recipient]
+    to: list[str | GroupLabel]
+    cc: list[str | GroupLabel]
 
     @property
     def envelope(self) -> list[str]:
-        return [*self.to, *self.cc, *self.bcc]
+        return [r.address for r in self.recipients]
 
 
-def split_batches(recipients: ResolvedRecipients, limit: int) -> list[MailBatch]:
-    """Mails of at most `limit` recipients each. Bcc addresses are only ever envelope recipients, never headers."""
+def _headers(chunk: list[Recipient], groups: dict[str, GroupPick], field_name: Field) -> list[str | GroupLabel]:
+    shown: list[str | GroupLabel] = [r.address for r in chunk if r.field == field_name and r.listed]
+    via = dict.fromkeys(r.group_id for r in chunk if r.field == field_name and r.group_id)
+    shown += [GroupLabel(groups[g].name) for g in via if g in groups]
+    return shown
+
+
+def split_batches(recipients: ResolvedRecipients, limit: int, extra: Sequence[str] = ()) -> list[MailBatch]:
+    """Mails of at most `limit` recipients each, in To, Cc, Bcc order. Each mail's headers name only its own
+    listed recipients and the groups it delivers to; `extra` (the sender's own copy) rides along unlisted."""
     limit = max(1, limit)
-    visible = [("to", a) for a in recipients.to] + [("cc", a) for a in recipients.cc]
+    groups = {g.group_id: g for g in recipients.groups}
+    everyone = [*recipients.recipients, *(Recipient(a, "bcc", listed=False) for a in extra)]
     batches: list[MailBatch] = []
-    for i in range(0, len(visible), limit):
-        chunk = visible[i : i + limit]
-        batches.append(MailBatch([a for f, a in chunk if f == "to"], [a for f, a in chunk if f == "cc"], []))
-    bcc = list(recipients.bcc)
-    if batches:
-        room = limit - len(batches[-1].envelope)
-        batches[-1] = MailBatch(batches[-1].to, batches[-1].cc, bcc[:room])
-        bcc = bcc[room:]
-    for i in range(0, len(bcc), limit):
-        batches.append(MailBatch([], [], bcc[i : i + limit]))
+    for i in range(0, len(everyone), limit):
+        chunk = everyone[i : i + limit]
+        batches.append(MailBatch(chunk, _headers(chunk, groups, "to"), _headers(chunk, groups, "cc")))
     return batches

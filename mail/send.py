@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from connect.confluence import ConfluenceClient
 from connect.fanout import map_bounded
-from errors import AppError, ForbiddenError, ValidationError
+from errors import AppError, ConfirmationRequired, ForbiddenError, ValidationError
 from mail.images import ImageError, scale_image
 from mail.mime import Attachment, build_message, readdress
 from mail.page import (
@@ -40,6 +40,7 @@ from mail.recipients import (
 )
 from mail.render import CONTENT_WIDTH, Layout, MailContent, PageInfo, RenderedMail, prepare_page, render_mail
 from mail.transport import Envelope, SmtpServer, deliver
+from mail.viewers import ViewCheck, check_viewers
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class SendRequest:
     attachments: Literal["none", "all"] | list[str]
     excerpt_only: bool
     copy_to_self: bool
+    confirmed: bool = False  # the sender confirmed a send above the admin's recipient threshold
 
     @property
     def has_recipients(self) -> bool:
@@ -92,7 +94,7 @@ def parse_send_request(body: Any) -> SendRequest:
                 '\'attachments\' must be "none", "all" or a list of attachment ids', details={"field": "attachments"}
             )
         attachments = [attachment_api_id(a) for a in attachments]
-    for flag in ("excerptOnly", "copyToSelf"):
+    for flag in ("excerptOnly", "copyToSelf", "confirmed"):
         if not isinstance(body.get(flag, False), bool):
             raise ValidationError(f"'{flag}' must be true or false", details={"field": flag})
     return SendRequest(
@@ -103,6 +105,7 @@ def parse_send_request(body: Any) -> SendRequest:
         attachments=attachments,
         excerpt_only=bool(body.get("excerptOnly", False)),
         copy_to_self=bool(body.get("copyToSelf", False)),
+        confirmed=bool(body.get("confirmed", False)),
     )
 
 
@@ -122,6 +125,8 @@ class MailSettings:
     allowed_domains: Sequence[str] = ()
     max_recipients: int = 100
     max_attachment_bytes: int = 20 * 1024 * 1024
+    confirm_above: int = 25  # recipients; more need the sender's confirmation
+    without_access: Literal["warn", "block"] = "warn"  # recipients who can't open the page in Confluence
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,7 @@ class Composition:
     sender_name: str
     sender_email: str | None
     recipients: ResolvedRecipients | None
+    sender_email_visible: bool = False  # Confluence shows the sender's address to others (not hidden)
 
 
 def build_subject(settings: MailSettings, requested: str | None, title: str) -> str:
@@ -312,7 +318,8 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
     locale = str(me.get("locale") or ctx.locale)
     content = MailContent(sender_name=sender_name, message=request.message, locale=locale)
     rendered = render_mail(prepared, info, content, settings.layout, subject, image_data)
-    return Composition(page, rendered, attachments, sender_name, sender_email, recipients)
+    visible = bool(sender_email) and str(me.get("email") or "").strip().lower() == (sender_email or "").lower()
+    return Composition(page, rendered, attachments, sender_name, sender_email, recipients, visible)
 
 
 def prescale(data: bytes | bytearray, layout: Layout) -> bytes | None:
@@ -335,6 +342,69 @@ def preview(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
     return {"subject": rendered.subject, "html": html, "text": rendered.text}
 
 
+def _self_copy(composition: Composition, recipients: ResolvedRecipients, wanted: bool) -> list[str]:
+    """The sender's own copy: an extra envelope recipient no header names (none when they already get the mail)."""
+    own = composition.sender_email
+    if not wanted or not own or own.lower() in {a.lower() for a in recipients.addresses}:
+        return []
+    return [own]
+
+
+def summary(recipients: ResolvedRecipients) -> dict[str, Any]:
+    """Who receives the mail, for the dialog: counts per field, groups by name, never a hidden address."""
+    return {
+        "recipients": recipients.total,
+        "byField": {f: recipients.count(f) for f in FIELDS},
+        "groups": [
+            {"groupId": g.group_id, "name": g.name, "field": g.field, "members": g.members} for g in recipients.groups
+        ],
+        "unlisted": recipients.unlisted_picks,
+        "externals": recipients.externals,
+        "skipped": [
+            {"accountId": s.account_id, "displayName": s.display_name, "reason": s.reason} for s in recipients.skipped
+        ],
+    }
+
+
+def guard_rails(settings: MailSettings, recipients: ResolvedRecipients, view: ViewCheck) -> dict[str, Any]:
+    return {
+        "cannotView": view.cannot_view,
+        "notChecked": view.not_checked,
+        "confirmAbove": settings.confirm_above,
+        "needsConfirmation": recipients.total > settings.confirm_above,
+        "withoutAccess": settings.without_access,
+    }
+
+
+def recipients_summary(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
+    """What the dialog shows before a send: who receives it (counts, groups by name) and its guard-rails."""
+    page, _me, _attachments = page_and_permission(ctx, request.content_id, with_storage=False)
+    rules = RecipientRules(ctx.settings.allow_external, ctx.settings.allowed_domains)
+    recipients = resolve(request.picks, user_client=ctx.user_client, app_client=ctx.app_client, rules=rules)
+    view = check_viewers(ctx.app_client, page.content_id, recipients.account_ids)
+    return {**summary(recipients), **guard_rails(ctx.settings, recipients, view)}
+
+
+def _enforce_guard_rails(
+    ctx: SendContext, request: SendRequest, page: Page, recipients: ResolvedRecipients
+) -> ViewCheck:
+    settings = ctx.settings
+    if recipients.total > settings.confirm_above and not request.confirmed:
+        raise ConfirmationRequired(
+            f"This mail goes to {recipients.total} recipients; confirm that you want to send it",
+            details={"recipients": recipients.total, "threshold": settings.confirm_above},
+        )
+    view = check_viewers(ctx.app_client, page.content_id, recipients.account_ids)
+    if view.cannot_view and settings.without_access == "block":
+        raise ForbiddenError(
+            f"{view.cannot_view} recipients can't open this page in Confluence; your site admin doesn't allow "
+            "sending it to them",
+            code="recipients_cannot_view",
+            details={"count": view.cannot_view},
+        )
+    return view
+
+
 def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
     if not request.has_recipients and not request.copy_to_self:
         raise ValidationError("Add at least one recipient", code="no_recipients", details={"field": "to"})
@@ -345,27 +415,22 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
     composition = compose(ctx, request, for_send=True)
     recipients = composition.recipients
     assert recipients is not None
-    if request.copy_to_self and composition.sender_email:
-        if composition.sender_email.lower() not in {
-            a.lower() for a in (*recipients.to, *recipients.cc, *recipients.bcc)
-        }:
-            recipients.bcc.append(composition.sender_email)
-    skipped = [
-        {"accountId": s.account_id, "displayName": s.display_name, "reason": s.reason} for s in recipients.skipped
-    ]
-    if recipients.total == 0:
+    view = _enforce_guard_rails(ctx, request, composition.page, recipients)
+    own_copy = _self_copy(composition, recipients, request.copy_to_self)
+    if recipients.total + len(own_copy) == 0:
         raise ValidationError(
             "None of the recipients has an email address Confluence lets us use",
             code="no_deliverable_recipients",
-            details={"field": "to", "skipped": skipped},
+            details={"field": "to", "skipped": summary(recipients)["skipped"]},
         )
     settings = ctx.settings
     from_address = settings.sender_address or ctx.default_from
     from_name = (
         f"{composition.sender_name} via {settings.sender_name}" if composition.sender_name else (settings.sender_name)
     )
-    reply_to = composition.sender_email if settings.reply_to_sender else None
-    batches = split_batches(recipients, settings.max_recipients)
+    # Replies reach the sender, unless their profile hides the address: then no header may show it.
+    reply_to = composition.sender_email if settings.reply_to_sender and composition.sender_email_visible else None
+    batches = split_batches(recipients, settings.max_recipients, own_copy)
     deferred: dict[str, bytes | bytearray] = {}
     message = build_message(
         composition.rendered,
@@ -389,14 +454,18 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
                 readdress(message, to=batch.to, cc=batch.cc, message_id_domain=ctx.message_id_domain)
             yield Envelope(message, from_address, batch.envelope, deferred)
 
-    refused = deliver(ctx.smtp, envelopes())
-    delivered = recipients.total - len(refused)
+    refused = {a.lower() for a in deliver(ctx.smtp, envelopes())}
+    delivered = sum(1 for a in recipients.addresses if a.lower() not in refused)
+    copied = bool(own_copy) and own_copy[0].lower() not in refused
     log.info("mail sent", extra={"mails": len(batches), "recipients": delivered})
     result: dict[str, Any] = {
-        "sent": delivered > 0,
+        **summary(recipients),
+        "sent": delivered > 0 or copied,
         "recipients": delivered,
         "mails": len(batches),
-        "skipped": skipped,
+        # The sender gets a copy of their own, or already receives the mail as a recipient.
+        "copyToSelf": request.copy_to_self and bool(composition.sender_email) and (copied or not own_copy),
+        "cannotView": view.cannot_view,
     }
     if refused:
         result["refused"] = len(refused)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_RECIPIENTS = 100
 DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+DEFAULT_CONFIRM_ABOVE = 25
 
 
 class TenantSettings(db.Model):  # type: ignore[name-defined]
@@ -47,6 +48,10 @@ class TenantSettings(db.Model):  # type: ignore[name-defined]
     allowed_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
     max_recipients: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_RECIPIENTS)
     max_attachment_bytes: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_ATTACHMENT_BYTES)
+    # Guard-rails: senders confirm mails to more recipients than this; recipients who can't open the page in
+    # Confluence are warned about, or refused (block).
+    confirm_recipients_above: Mapped[int] = mapped_column(Integer, default=DEFAULT_CONFIRM_ABOVE)
+    recipients_without_access: Mapped[str] = mapped_column(String(8), default="warn")  # warn | block
 
     # mail server
     smtp_mode: Mapped[str] = mapped_column(String(8), default="default")  # default | custom

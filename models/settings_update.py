@@ -70,6 +70,8 @@ def settings_as_dict(settings: TenantSettings, group_names: dict[str, str] | Non
             "allowedDomains": list(settings.allowed_domains or []),
             "maxRecipients": settings.max_recipients,
             "maxAttachmentBytes": settings.max_attachment_bytes,
+            "confirmAbove": settings.confirm_recipients_above,
+            "withoutAccess": settings.recipients_without_access,
         },
         "smtp": {
             "mode": settings.smtp_mode,
@@ -195,6 +197,8 @@ def read_changes(
     r.flag(perms, "permissions.allowExternal", "allowExternal", "allow_external")
     r.number(perms, "permissions.maxRecipients", "maxRecipients", "max_recipients", 1, 1000)
     r.number(perms, "permissions.maxAttachmentBytes", "maxAttachmentBytes", "max_attachment_bytes", 0, 50 * 1024 * 1024)
+    r.number(perms, "permissions.confirmAbove", "confirmAbove", "confirm_recipients_above", 1, 10_000)
+    r.choice(perms, "permissions.withoutAccess", "withoutAccess", "recipients_without_access", ("warn", "block"))
     if "groups" in perms:
         ids = group_ids(perms["groups"])
         if ids is None:

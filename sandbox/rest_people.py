@@ -207,6 +207,20 @@ def user_by_account() -> Response:
     return jsonify(shapes(state).user(user, _operations(state, user) if _wants_operations() else None))
 
 
+@bp.get("/user/bulk")
+def users_in_bulk() -> Response:
+    """Several users by account id, as the caller sees them (hidden addresses blank); unknown ids are left out."""
+    state = current_state()
+    authenticate(state)
+    account_ids = request.args.getlist("accountId")
+    if not account_ids:
+        raise RestError(400, "accountId is required")
+    _, limit = paging(200, 200)
+    found = [user for account_id in account_ids[:limit] if (user := state.directory.user(account_id)) is not None]
+    results = [shapes(state).user(user) for user in found]
+    return jsonify(shapes(state).paged(results, 0, limit, len(results), "/rest/api/user/bulk", {}))
+
+
 @bp.get("/space/<space_key>")
 def get_space(space_key: str) -> Response:
     state = current_state()

@@ -77,8 +77,9 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
 
 @pytest.fixture
 def stack(live_stack: LiveStack) -> Iterator[LiveStack]:
-    """The shared live stack, with faults and the inbox reset around each test."""
+    """The shared live stack, with faults, the inbox and the rate limits reset around each test."""
     live_stack.reset_faults()
     live_stack.catcher.clear()
+    live_stack.app.extensions["pagemail.ratelimit"].storage.reset()
     yield live_stack
     live_stack.reset_faults()

@@ -75,6 +75,16 @@ def recipients() -> Response:
     return jsonify({"users": users, "groups": groups})
 
 
+@bp.post("/recipients/summary")
+@context_token_required
+def recipients_summary() -> Response:
+    """Who a send would reach (counts, groups with member counts) and its guard-rails, before sending."""
+    identity = current_identity()
+    enforce("recipients", identity)
+    send_request = sending.parse_send_request(request.get_json(silent=True))
+    return jsonify(sending.recipients_summary(send_context(identity, _locale()), send_request))
+
+
 @bp.get("/pages/<content_id>/attachments")
 @context_token_required
 def attachments(content_id: str) -> Response:

@@ -92,6 +92,8 @@ def mail_settings(settings: TenantSettings) -> MailSettings:
         allowed_domains=tuple(settings.allowed_domains or ()),
         max_recipients=settings.max_recipients,
         max_attachment_bytes=settings.max_attachment_bytes,
+        confirm_above=settings.confirm_recipients_above,
+        without_access="block" if settings.recipients_without_access == "block" else "warn",
     )
 
 

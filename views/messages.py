@@ -73,6 +73,13 @@ GERMAN: dict[str, Entry] = {
     ),
     "attachment_too_large": ("Der Anhang ist größer als erlaubt.",),
     "no_excerpt": ("Diese Seite hat keinen Auszug.",),
+    "confirmation_required": (
+        "Diese E-Mail geht an {recipients} Empfänger; bitte bestätigen Sie, dass Sie sie senden möchten.",
+    ),
+    "recipients_cannot_view": (
+        "{count} Empfänger können diese Seite in Confluence nicht öffnen; Ihr Site-Admin erlaubt nicht, "
+        "sie ihnen zu senden.",
+    ),
     # Admin
     "invalid_settings": {
         "Some mail server settings are not valid": "Einige Mailserver-Einstellungen sind ungültig.",

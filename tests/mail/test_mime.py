@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from mail.mime import Attachment, HeaderInjectionError, build_message
+from mail.mime import Attachment, GroupLabel, HeaderInjectionError, build_message
 from mail.render import InlineImage, Layout, MailContent, RenderedMail, prepare_page, render_mail
 from sandbox.mailcatcher import MailCatcher
 from tests.mail.pages import PAGE, body_of, images_for
@@ -116,6 +116,25 @@ def test_only_bcc_recipients_gives_an_undisclosed_to() -> None:
     parsed = reparse(build(to=[], cc=[], reply_to=None))
     assert str(parsed["To"]) == "undisclosed-recipients:;"
     assert "Cc" not in parsed and "Reply-To" not in parsed and "Bcc" not in parsed
+
+
+def test_groups_are_named_in_rfc_5322_group_syntax_without_members() -> None:
+    message = build(to=["bob@example.com", GroupLabel("engineering")], cc=[GroupLabel("Équipe: Vertrieb; Süd")])
+    raw = message.as_bytes()
+    parsed = reparse(message)
+    assert [g.display_name for g in parsed["To"].groups if g.display_name] == ["engineering"]
+    assert [g.display_name for g in parsed["Cc"].groups] == ["Équipe: Vertrieb; Süd"]
+    assert all(g.addresses == () for name in ("To", "Cc") for g in parsed[name].groups if g.display_name)
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["bob@example.com"]
+    assert b"engineering:;" in raw.split(b"\n\n", 1)[0]
+    with pytest.raises(HeaderInjectionError):
+        build(to=[GroupLabel("evil\r\nBcc: x@example.com")], cc=[])
+
+
+def test_only_cc_recipients_still_gives_an_undisclosed_to() -> None:
+    parsed = reparse(build(to=[], cc=[GroupLabel("design")], reply_to=None))
+    assert str(parsed["To"]) == "undisclosed-recipients:;"
+    assert [g.display_name for g in parsed["Cc"].groups] == ["design"]
 
 
 def test_extra_headers_are_written_but_may_not_replace_ours() -> None:

@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from errors import ValidationError
+from mail.mime import GroupLabel
 from mail.permissions import Rules, decide
-from mail.recipients import RecipientRules, ResolvedRecipients, normalise_external, parse_picks, split_batches
+from mail.recipients import (
+    GroupPick,
+    Recipient,
+    RecipientRules,
+    ResolvedRecipients,
+    normalise_external,
+    parse_picks,
+    split_batches,
+)
 
 OPEN = RecipientRules(allow_external=True, allowed_domains=())
 
@@ -49,22 +58,39 @@ def test_external_rules() -> None:
         assert caught.value.code == "domain_not_allowed"
 
 
+def _resolved(to: int = 0, cc: int = 0, bcc: int = 0, group: int = 0) -> ResolvedRecipients:
+    people = [Recipient(f"t{i}@x.com", "to", True) for i in range(to)]
+    people += [Recipient(f"m{i}@x.com", "to", False, f"acc{i}", "g1") for i in range(group)]
+    people += [Recipient(f"c{i}@x.com", "cc", True) for i in range(cc)]
+    people += [Recipient(f"b{i}@x.com", "bcc", False) for i in range(bcc)]
+    return ResolvedRecipients(people, [GroupPick("g1", "engineering", "to", group)] if group else [])
+
+
 def test_split_keeps_bcc_out_of_headers_and_respects_the_limit() -> None:
-    recipients = ResolvedRecipients(
-        to=[f"t{i}@x.com" for i in range(3)], cc=["c@x.com"], bcc=[f"b{i}@x.com" for i in range(7)]
-    )
+    recipients = _resolved(to=3, cc=1, bcc=7)
     batches = split_batches(recipients, 4)
     assert all(len(b.envelope) <= 4 for b in batches)
-    assert sorted(a for b in batches for a in b.envelope) == sorted(recipients.to + recipients.cc + recipients.bcc)
-    assert batches[0].to == recipients.to[:3] and batches[0].cc == ["c@x.com"] and batches[0].bcc == []
+    assert sorted(a for b in batches for a in b.envelope) == sorted(recipients.addresses)
+    assert batches[0].to == [f"t{i}@x.com" for i in range(3)] and batches[0].cc == ["c0@x.com"]
     assert all(not b.to and not b.cc for b in batches[1:])
+    assert not any("b" in str(h) for b in batches for h in (*b.to, *b.cc))
 
 
-def test_split_large_visible_lists() -> None:
-    recipients = ResolvedRecipients(to=[f"t{i}@x.com" for i in range(250)], bcc=["secret@x.com"])
-    batches = split_batches(recipients, 100)
-    assert [len(b.envelope) for b in batches] == [100, 100, 51]
-    assert batches[-1].bcc == ["secret@x.com"]
+def test_split_large_visible_lists_and_the_senders_copy() -> None:
+    batches = split_batches(_resolved(to=250, bcc=1), 100, extra=["me@x.com"])
+    assert [len(b.envelope) for b in batches] == [100, 100, 52]
+    assert batches[-1].envelope[-2:] == ["b0@x.com", "me@x.com"]
+    assert all("me@x.com" not in b.to for b in batches)
+
+
+def test_a_group_is_named_only_in_the_mails_that_deliver_to_its_members() -> None:
+    batches = split_batches(_resolved(to=2, group=5, cc=1), 4)
+    assert [b.to for b in batches] == [
+        ["t0@x.com", "t1@x.com", GroupLabel("engineering")],
+        [GroupLabel("engineering")],
+    ]
+    assert batches[1].cc == ["c0@x.com"]
+    assert not any(a.startswith("m") for b in batches for a in b.to if isinstance(a, str))
 
 
 def rules(**overrides: object) -> Rules:
