@@ -48,6 +48,8 @@ MAX_SUBJECT = 255
 MAX_MESSAGE = 5000
 MAX_PICKS_PER_FIELD = 500
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
+# Gmail shows "[Message clipped]" once a mail's HTML is larger than this.
+GMAIL_CLIP_BYTES = 102 * 1024
 # Downloads of one send in flight at once: a page's images usually arrive in one or two rounds.
 FETCH_CONCURRENCY = 16
 
@@ -159,6 +161,7 @@ class Composition:
     sender_email: str | None
     recipients: ResolvedRecipients | None
     sender_email_visible: bool = False  # Confluence shows the sender's address to others (not hidden)
+    chosen_attachments: list[AttachmentInfo] = field(default_factory=list)
 
 
 def build_subject(settings: MailSettings, requested: str | None, title: str) -> str:
@@ -319,7 +322,7 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
     content = MailContent(sender_name=sender_name, message=request.message, locale=locale)
     rendered = render_mail(prepared, info, content, settings.layout, subject, image_data)
     visible = bool(sender_email) and str(me.get("email") or "").strip().lower() == (sender_email or "").lower()
-    return Composition(page, rendered, attachments, sender_name, sender_email, recipients, visible)
+    return Composition(page, rendered, attachments, sender_name, sender_email, recipients, visible, chosen)
 
 
 def prescale(data: bytes | bytearray, layout: Layout) -> bytes | None:
@@ -334,12 +337,32 @@ def prescale(data: bytes | bytearray, layout: Layout) -> bytes | None:
 
 def preview(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
     """The exact HTML of the mail; CID images inlined as data: URIs for display in the dialog only."""
-    rendered = compose(ctx, request, for_send=False).rendered
+    composition = compose(ctx, request, for_send=False)
+    rendered = composition.rendered
     html = rendered.html
     for image in rendered.images:
         encoded = base64.b64encode(image.data).decode("ascii")
         html = html.replace(f"cid:{image.cid}", f"data:{image.content_type};base64,{encoded}")
-    return {"subject": rendered.subject, "html": html, "text": rendered.text}
+    html_bytes = len(rendered.html.encode("utf-8"))
+    attachments = [{"title": a.title, "size": a.size} for a in composition.chosen_attachments]
+    # Base64 grows parts by a third; quoted-printable grows text a little. An estimate, within a few per cent.
+    size = int(
+        html_bytes * 1.05
+        + len(rendered.text.encode("utf-8")) * 1.05
+        + sum(len(i.data) for i in rendered.images) * 4 / 3
+        + sum(a.size for a in composition.chosen_attachments) * 4 / 3
+    )
+    return {
+        "subject": rendered.subject,
+        "html": html,
+        "text": rendered.text,
+        "htmlBytes": html_bytes,
+        "gmailClipBytes": GMAIL_CLIP_BYTES,
+        "clipped": html_bytes > GMAIL_CLIP_BYTES,
+        "mailBytes": size,
+        "attachments": attachments,
+        "images": len(rendered.images),
+    }
 
 
 def _self_copy(composition: Composition, recipients: ResolvedRecipients, wanted: bool) -> list[str]:

@@ -247,3 +247,15 @@ def test_above_the_per_mail_limit_several_mails_without_exposing_bcc(stack: Live
             settings = db.session.execute(sa.select(TenantSettings)).scalar_one()
             settings.max_recipients = 100
             db.session.commit()
+
+
+def test_preview_tells_the_mails_size_its_attachments_and_gmails_clip(stack: LiveStack) -> None:
+    largest = stack.api("POST", "/api/preview", ADA, json={"contentId": "999391233"}).json()
+    assert largest["clipped"] is True and largest["htmlBytes"] > largest["gmailClipBytes"] == 102 * 1024
+    pdf = next(p for p in stack.pages() if p["id"] == PDF_PAGE)
+    chosen = [a["id"] for a in pdf["attachments"]][:1]
+    small = stack.api("POST", "/api/preview", ADA, json={"contentId": PDF_PAGE, "attachments": chosen}).json()
+    assert small["clipped"] is False and small["htmlBytes"] < small["gmailClipBytes"]
+    assert [a["title"] for a in small["attachments"]] == [a["title"] for a in pdf["attachments"] if a["id"] in chosen]
+    assert small["mailBytes"] > small["htmlBytes"] + sum(a["size"] for a in small["attachments"])
+    assert stack.catcher.messages() == []

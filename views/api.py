@@ -65,6 +65,8 @@ def recipients() -> Response:
                     "accountId": user["accountId"],
                     "displayName": user.get("displayName") or user.get("publicName") or "",
                     "avatarUrl": _avatar(identity, user),
+                    # As Confluence shows it to this user: "" when its owner hides it. Tells same-named people apart.
+                    "email": str(user.get("email") or ""),
                 }
             )
     groups = [
