@@ -102,33 +102,70 @@ def parse_picks(body: dict[str, Any], name: Field, limit: int) -> list[Pick]:
     raw = body.get(name, [])
     if raw is None:
         return []
-    if not isinstance(raw, list) or len(raw) > limit:
-        raise ValidationError(f"'{name}' must be a list of at most {limit} recipients", details={"field": name})
+    if not isinstance(raw, list):
+        raise _invalid_recipient(name)
+    if len(raw) > limit:
+        raise ValidationError(
+            f"{FIELD_LABELS[name]} can hold at most {limit} recipients",
+            code="too_many_recipients",
+            details={"field": name, "limit": limit},
+        )
     picks: list[Pick] = []
     for item in raw:
         if not isinstance(item, dict) or len(item) != 1:
-            raise ValidationError(
-                f"Each recipient in '{name}' needs exactly one of accountId, groupId or email", details={"field": name}
-            )
+            raise _invalid_recipient(name)
         ((key, value),) = item.items()
         kind = {"accountId": "user", "groupId": "group", "email": "email"}.get(key)
         if kind is None or not isinstance(value, str) or not value.strip() or len(value) > 320:
-            raise ValidationError(f"Invalid recipient in '{name}'", details={"field": name})
+            raise _invalid_recipient(name)
         if any(c in value for c in "\r\n\0"):
-            raise ValidationError(f"Invalid recipient in '{name}'", details={"field": name})
+            raise _invalid_recipient(name)
         picks.append(Pick(kind, value.strip()))  # type: ignore[arg-type]
     return picks
+
+
+FIELD_LABELS: dict[str, str] = {"to": "To", "cc": "Cc", "bcc": "Bcc"}
+
+
+def _invalid_recipient(name: str) -> ValidationError:
+    return ValidationError(
+        f"A recipient in {FIELD_LABELS[name]} is not a user, a group or an email address",
+        code="invalid_recipient",
+        details={"field": name},
+    )
+
+
+# Why an address is not valid, in our own words (the validator's sentences are its own, and English only).
+_ADDRESS_PROBLEMS = {
+    "no_at": "it has no @",
+    "local": "the part before the @ is not valid",
+    "domain": "the part after the @ is not a valid domain name",
+    "other": "it is not written like an email address",
+}
+
+
+def _address_problem(reason: str) -> str:
+    text = reason.lower()
+    if "must have an @-sign" in text:
+        return "no_at"
+    if "after the @-sign" in text or "domain" in text:
+        return "domain"
+    if "before the @-sign" in text or "start with a period" in text or "periods in a row" in text:
+        return "local"
+    return "other"
 
 
 def normalise_external(address: str, rules: RecipientRules) -> str:
     """Validate an external address and apply the admin's rules; answer its normalised form."""
     try:
-        checked = validate_email(address, check_deliverability=False)
+        # No SMTPUTF8: a non-ASCII local part can't be written into a header most servers accept.
+        checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
+        problem = _address_problem(str(exc))
         raise ValidationError(
-            f"'{address}' is not a valid email address: {exc}",
+            f"{address} is not a valid email address: {_ADDRESS_PROBLEMS[problem]}",
             code="invalid_email",
-            details={"field": "recipients", "email": address},
+            details={"field": "recipients", "email": address, "problem": problem},
         ) from None
     if not rules.allow_external:
         raise ValidationError(
@@ -142,7 +179,7 @@ def normalise_external(address: str, rules: RecipientRules) -> str:
         raise ValidationError(
             f"Mail to {domain} is not allowed on this site (allowed: {', '.join(allowed)})",
             code="domain_not_allowed",
-            details={"field": "recipients", "email": address},
+            details={"field": "recipients", "email": address, "domain": domain, "allowed": ", ".join(allowed)},
         )
     return checked.normalized
 

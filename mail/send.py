@@ -70,13 +70,23 @@ class SendRequest:
         return any(self.picks[f] for f in FIELDS)
 
 
+TEXT_LABELS = {"subject": "The subject", "message": "The message"}
+
+
 def _text_field(body: dict[str, Any], name: str, limit: int, *, one_line: bool) -> str:
     value = body.get(name) or ""
-    if not isinstance(value, str) or len(value) > limit:
-        raise ValidationError(f"'{name}' must be text of at most {limit} characters", details={"field": name})
+    label = TEXT_LABELS[name]
+    if not isinstance(value, str):
+        raise ValidationError(f"{label} must be text", code="text_invalid", details={"field": name})
+    if len(value) > limit:
+        raise ValidationError(
+            f"{label} can be at most {limit:,} characters long (now {len(value):,})",
+            code="text_too_long",
+            details={"field": name, "limit": limit, "length": len(value)},
+        )
     if "\0" in value or (one_line and ("\r" in value or "\n" in value)):
         raise ValidationError(
-            f"'{name}' must be a single line of text", code="header_injection", details={"field": name}
+            f"{label} must be a single line of text", code="header_injection", details={"field": name}
         )
     return value.strip() if one_line else value
 

@@ -72,7 +72,10 @@ def vetted_address(host: str, port: int, allow_private: bool) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise MailServerError(
-            f"The mail server host {host!r} could not be resolved", code="smtp_unreachable", stage="connect"
+            f"The mail server's name {host} could not be found (DNS)",
+            code="smtp_unreachable",
+            stage="connect",
+            details={"host": host},
         ) from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
@@ -191,13 +194,19 @@ def open_connection(server: SmtpServer) -> smtplib.SMTP:
     except (ssl.SSLError, ssl.CertificateError) as exc:
         reason = getattr(exc, "reason", None) or type(exc).__name__
         raise MailServerError(
-            f"A secure connection to the mail server failed ({reason})", code="smtp_tls", stage="tls"
+            f"A secure connection to the mail server failed ({reason})",
+            code="smtp_tls",
+            stage="tls",
+            details={"reason": str(reason)},
         ) from None
     except TimeoutError:
         raise MailServerError("The mail server did not answer in time", code="smtp_timeout", stage=stage) from None
     except (OSError, smtplib.SMTPException) as exc:
         raise MailServerError(
-            f"The mail server could not be reached ({type(exc).__name__})", code="smtp_unreachable", stage=stage
+            f"The mail server could not be reached ({type(exc).__name__})",
+            code="smtp_unreachable",
+            stage=stage,
+            details={"reason": type(exc).__name__},
         ) from None
 
 
@@ -214,7 +223,7 @@ def _refusal(exc: smtplib.SMTPResponseException, stage: str) -> MailServerError:
         f"The mail server refused the mail: {exc.smtp_code} {text}",
         code="smtp_refused",
         stage=stage,
-        details={"smtpCode": exc.smtp_code},
+        details={"smtpCode": exc.smtp_code, "reply": text},
     )
 
 

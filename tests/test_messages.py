@@ -27,11 +27,7 @@ ENGLISH_ONLY = {
     "bad_request",
     "forbidden",
     "upstream_unavailable",
-    "invalid_email",
-    "domain_not_allowed",
     "smtp_failed",
-    "smtp_unreachable",
-    "smtp_refused",
     "confluence_bad_request",
     "install_keys_unavailable",
 }
@@ -88,13 +84,20 @@ def test_templates_keep_the_dynamic_values() -> None:
     assert "3,0 MB" in sizes and "1,0 MB" in sizes
     plain = german_message("attachments_too_large", "The attachments are larger than allowed", {"field": "x"})
     assert plain == "Die Anhänge sind größer als erlaubt."
-    assert "'subject'" in german_message("header_injection", "...", {"field": "subject"})
+    assert (
+        german_message("header_injection", "...", {"field": "subject"}) == "Der Betreff darf nur eine Zeile Text sein."
+    )
+    assert "'title'" in german_message("header_injection", "...", {"field": "title"})
     assert "552" in german_message("smtp_too_large", "The mail is too large", {"stage": "DATA", "smtpCode": 552})
 
 
 def test_a_value_the_details_lack_keeps_the_english_message() -> None:
     refused = "The mail server refused the mail: 550 5.7.1 relaying denied"
     assert german_message("smtp_refused", refused, {"stage": "DATA", "smtpCode": 550}) == refused
+    with_reply = {"stage": "DATA", "smtpCode": 550, "reply": "5.7.1 relaying denied"}
+    assert german_message("smtp_refused", refused, with_reply) == (
+        "Der Mailserver hat die E-Mail abgelehnt: 550 5.7.1 relaying denied"
+    )
     dynamic = "Confluence failed to answer (503)"
     assert german_message("confluence_unavailable", dynamic, {}) == dynamic
     assert german_message("header_injection", "'to' must be a single line of text", {}) == (
@@ -162,3 +165,90 @@ def test_german_field_messages_from_the_admin_api(stack: LiveStack) -> None:
         "debugLoggingHours": "muss eine ganze Zahl von Stunden von 0 (aus) bis 24 sein",
         "mail.subjectPrefix": "darf höchstens 60 Zeichen lang sein",
     }
+
+
+# Every error the send dialog can meet, as its details come from the code: each has a German sentence that keeps
+# the values and leaves no English library text behind.
+DIALOG_ERRORS: dict[str, dict[str, object]] = {
+    "no_recipients": {"field": "to"},
+    "no_deliverable_recipients": {"field": "to", "skipped": []},
+    "header_injection": {"field": "subject"},
+    "text_too_long": {"field": "message", "limit": 5000, "length": 5120},
+    "too_many_recipients": {"field": "cc", "limit": 500},
+    "invalid_recipient": {"field": "bcc"},
+    "invalid_email": {"field": "recipients", "email": "partner@exam_ple.com", "problem": "domain"},
+    "external_not_allowed": {"field": "recipients", "email": "a@b.example"},
+    "domain_not_allowed": {
+        "field": "recipients",
+        "email": "a@evil.example",
+        "domain": "evil.example",
+        "allowed": "x.com",
+    },
+    "group_too_large": {"field": "recipients", "groupId": "g", "max_group_members": 5000},
+    "attachment_not_found": {"field": "attachments", "attachments": ["att1"]},
+    "attachments_too_large": {"field": "attachments", "total": 30 * 1048576, "limit": 20 * 1048576},
+    "no_excerpt": {"field": "excerptOnly"},
+    "confirmation_required": {"recipients": 66, "threshold": 25},
+    "recipients_cannot_view": {"count": 12},
+    "page_not_found": {},
+    "space_disabled": {},
+    "not_in_allowed_groups": {},
+    "not_in_space_groups": {},
+    "rate_limited": {"retryAt": 0},
+    "smtp_not_configured": {},
+    "smtp_unreachable": {"stage": "connect", "reason": "ConnectionRefusedError"},
+    "smtp_tls": {"stage": "tls", "reason": "CERTIFICATE_VERIFY_FAILED"},
+    "smtp_timeout": {"stage": "connect"},
+    "smtp_too_large": {"stage": "DATA", "smtpCode": 552},
+    "smtp_refused": {"stage": "DATA", "smtpCode": 550, "reply": "5.7.1 relaying denied"},
+    "smtp_disconnected": {"stage": "DATA"},
+    "smtp_temporary": {"stage": "DATA"},
+    "confluence_timeout": {},
+    "confluence_rate_limited": {},
+    "internal_error": {},
+}
+
+
+@pytest.mark.parametrize(("code", "details"), DIALOG_ERRORS.items(), ids=list(DIALOG_ERRORS))
+def test_every_error_the_dialog_can_show_has_a_german_sentence(code: str, details: dict[str, object]) -> None:
+    english = "an English sentence that must not survive"
+    entry = GERMAN[code]
+    if isinstance(entry, Mapping):  # codes raised with a few fixed messages: each must have its German one
+        for fixed in entry:
+            assert german_message(code, fixed, details) == entry[fixed] != fixed
+        return
+    german = german_message(code, english, details)
+    assert german != english and "{" not in german
+    assert german[-1] in ".!?)" or german.endswith(str(details.get("reply")))
+    for value in ("domain", "reply", "reason"):
+        if value in details:
+            assert str(details[value]) in german
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "german"),
+    [
+        (
+            {"to": [{"email": "partner@exam_ple.com"}]},
+            "invalid_email",
+            "partner@exam_ple.com ist keine gültige E-Mail-Adresse: der Teil nach dem @ ist kein gültiger Domainname.",
+        ),
+        ({"to": [{"email": "ümlaut@example.com"}]}, "invalid_email", None),
+        ({"message": "Wort " * 1100, "to": [{"accountId": REGULAR}]}, "text_too_long", None),
+        ({"subject": "a\nBcc: x@example.com", "to": [{"accountId": REGULAR}]}, "header_injection", None),
+    ],
+)
+def test_the_dialogs_errors_answer_in_human_german(
+    stack: LiveStack, body: dict[str, object], code: str, german: str | None
+) -> None:
+    payload = {"contentId": "2000000001", **body}
+    response = stack.api("POST", "/api/send", SITE_ADMIN, headers=GERMAN_PAGE, json=payload)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    if german:
+        assert error["message"] == german
+    assert "must" not in error["message"] and "'" not in error["message"]
+    english = stack.api("POST", "/api/send", SITE_ADMIN, json=payload).json()["error"]["message"]
+    assert english != error["message"] and "'" not in english
+    assert stack.catcher.messages() == []

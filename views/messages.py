@@ -61,10 +61,14 @@ GERMAN: dict[str, Entry] = {
     # Send request
     "no_recipients": ("Fügen Sie mindestens einen Empfänger hinzu.",),
     "no_deliverable_recipients": ("Keiner der Empfänger hat eine E-Mail-Adresse, die Confluence uns verwenden lässt.",),
-    "header_injection": ("'{field}' darf nur eine Zeile Text sein.",),
-    "invalid_email": None,  # the reason comes from the address checker and is not in details
+    "header_injection": ("{label_de} darf nur eine Zeile Text sein.", "'{field}' darf nur eine Zeile Text sein."),
+    "text_invalid": ("{label_de} muss Text sein.",),
+    "text_too_long": ("{label_de} darf höchstens {limit_de} Zeichen lang sein (jetzt {length_de}).",),
+    "too_many_recipients": ("{label_de} kann höchstens {limit_de} Empfänger enthalten.",),
+    "invalid_recipient": ("Ein Empfänger in {label_de} ist weder Person noch Gruppe noch E-Mail-Adresse.",),
+    "invalid_email": ("{email} ist keine gültige E-Mail-Adresse: {problem_de}.",),
     "external_not_allowed": ("Das Senden an externe E-Mail-Adressen ist auf dieser Site nicht erlaubt.",),
-    "domain_not_allowed": None,  # the allowed domains are not in details
+    "domain_not_allowed": ("E-Mails an {domain} sind auf dieser Site nicht erlaubt (erlaubt: {allowed}).",),
     "group_too_large": ("Eine Gruppe hat mehr als {max_group_members} Mitglieder; wählen Sie kleinere Gruppen.",),
     "attachment_not_found": ("Einige der gewählten Anhänge sind nicht auf dieser Seite.",),
     "attachments_too_large": (
@@ -101,7 +105,10 @@ GERMAN: dict[str, Entry] = {
     ),
     # Mail server
     "smtp_failed": None,
-    "smtp_unreachable": None,  # names the host or the failure, which details don't hold
+    "smtp_unreachable": (
+        "Den Namen des Mailservers {host} kennt das DNS nicht.",
+        "Der Mailserver ist nicht erreichbar ({reason}).",
+    ),
     "smtp_host_forbidden": (
         "Der Mailserver-Host zeigt auf eine private, Loopback- oder Link-Local-Adresse; das ist nicht erlaubt.",
     ),
@@ -109,7 +116,10 @@ GERMAN: dict[str, Entry] = {
         "Unknown mail server security mode": "Unbekannte Sicherheitsart für den Mailserver.",
         "Mail servers must use STARTTLS or TLS": "Mailserver müssen STARTTLS oder TLS verwenden.",
     },
-    "smtp_tls": {"The mail server does not offer STARTTLS": "Der Mailserver bietet kein STARTTLS an."},
+    "smtp_tls": (
+        "Eine sichere Verbindung zum Mailserver ist fehlgeschlagen ({reason}).",
+        "Der Mailserver bietet kein STARTTLS an.",
+    ),
     "smtp_auth": {
         "The mail server refused the username or password": (
             "Der Mailserver hat den Benutzernamen oder das Passwort abgelehnt."
@@ -120,7 +130,7 @@ GERMAN: dict[str, Entry] = {
     },
     "smtp_timeout": ("Der Mailserver hat nicht rechtzeitig geantwortet.",),
     "smtp_too_large": ("Die E-Mail ist zu groß für den Mailserver (Antwort {smtpCode}).",),
-    "smtp_refused": None,  # carries the server's reply text, which details don't hold
+    "smtp_refused": ("Der Mailserver hat die E-Mail abgelehnt: {smtpCode} {reply}",),
     "smtp_disconnected": ("Der Mailserver hat die Verbindung während des Sendens getrennt.",),
     "smtp_temporary": ("Der Mailserver hat die E-Mail vorübergehend abgelehnt; versuchen Sie es später erneut.",),
     # Confluence and Atlassian
@@ -230,8 +240,34 @@ def _megabytes(size: Any) -> str | None:
     return f"{size / 1048576:.1f}".replace(".", ",")
 
 
+# German names of the fields and problems that error details carry as codes.
+_LABELS_DE = {"subject": "Der Betreff", "message": "Die Nachricht", "to": "An", "cc": "Cc", "bcc": "Bcc"}
+_ADDRESS_PROBLEMS_DE = {
+    "no_at": "Es fehlt das @",
+    "local": "Der Teil vor dem @ ist ungültig",
+    "domain": "Der Teil nach dem @ ist kein gültiger Domainname",
+    "other": "Sie ist nicht wie eine E-Mail-Adresse geschrieben",
+}
+
+
+def _number_de(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return f"{value:,}".replace(",", ".")
+
+
 def _values(details: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {"max_group_members": MAX_GROUP_MEMBERS, **details}
+    label = _LABELS_DE.get(str(details.get("field")))
+    if label:
+        values["label_de"] = label
+    problem = _ADDRESS_PROBLEMS_DE.get(str(details.get("problem")))
+    if problem:
+        values["problem_de"] = problem[0].lower() + problem[1:]
+    for key in ("limit", "length"):
+        number = _number_de(details.get(key))
+        if number is not None:
+            values[f"{key}_de"] = number
     for key in ("total", "limit"):
         megabytes = _megabytes(details.get(key))
         if megabytes is not None:
