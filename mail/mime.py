@@ -26,9 +26,9 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid
 
+from header_text import header_text, unsafe_header_text
 from mail.render import RenderedMail
 
-_FORBIDDEN_CHARS = ("\r", "\n", "\x00")
 # Headers build_message writes itself (or must never write); extra_headers may not set them.
 _RESERVED_HEADERS = frozenset(
     {
@@ -92,14 +92,24 @@ class Attachment:
 def _check(value: str, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str")
-    if any(char in value for char in _FORBIDDEN_CHARS):
-        raise HeaderInjectionError(f"{what} contains a line break or NUL character")
+    if unsafe_header_text(value):
+        raise HeaderInjectionError(f"{what} contains a line break, a NUL character or an encoded word")
     return value
+
+
+def _checked_headers(message: EmailMessage) -> None:
+    """Every header, as it will be written, is one header: its folded lines all continue it. Whatever the
+    interpreter's email package does with a value, a mail with an extra header line is never sent."""
+    for name, value in message.items():
+        folded = POLICY.fold(name, value)
+        lines = folded.split("\n")
+        if lines[-1] != "" or any(not line.startswith((" ", "\t")) for line in lines[1:-1]) or "\r" in folded:
+            raise HeaderInjectionError(f"header {name} would be written as more than one header")
 
 
 def _address(addr_spec: str, what: str, display_name: str = "") -> Address:
     _check(addr_spec, what)
-    _check(display_name, what)
+    display_name = header_text(display_name)
     try:
         return Address(display_name=display_name, addr_spec=addr_spec.strip())
     except (ValueError, IndexError, HeaderParseError) as exc:  # the email parser raises several kinds
@@ -112,7 +122,7 @@ def _recipients(values: Sequence[str | GroupLabel], what: str) -> list[Address |
     shown: list[Address | Group] = []
     for value in values:
         if isinstance(value, GroupLabel):
-            shown.append(Group(display_name=_check(value.name, f"{what} group name").strip() or "group"))
+            shown.append(Group(display_name=header_text(value.name) or "group"))
         else:
             shown.append(_address(value, f"{what} address"))
     return shown
@@ -167,7 +177,7 @@ def build_message(
     With `defer_attachments_into`, each attachment's body is a one-line marker and the mapping receives
     marker → bytes: the SMTP stream (mail/smtp_stream.py) base64-encodes the bytes as it sends, so a large
     attachment is never held encoded in memory (the email package would hold it several times over)."""
-    subject = _check(rendered.subject, "subject")
+    subject = header_text(rendered.subject)
     _check(message_id_domain, "message_id_domain")
     sender = _address(from_addr, "from address", from_name)
     reply = _address(reply_to, "reply-to address") if reply_to else None
@@ -225,12 +235,12 @@ def build_message(
                 cte="7bit",
                 cid=f"<{image.cid}>",
                 disposition="inline",
-                filename=_check(image.filename, "image filename"),
+                filename=header_text(image.filename) or "image",
             )
             html_part.get_payload()[-1].replace_header("Content-Transfer-Encoding", "base64")
     for attachment in attachments:
         maintype, subtype = _split_type(attachment.content_type, "attachment content type")
-        filename = _check(attachment.filename, "attachment filename")
+        filename = header_text(attachment.filename) or "attachment"
         if defer_attachments_into is not None:
             marker = f"{DEFERRED_MARKER}{secrets.token_hex(16)}"
             defer_attachments_into[marker] = attachment.data
@@ -240,6 +250,7 @@ def build_message(
             continue
         # Bytes in, base64 out: text attachments are never re-encoded (their charset is unknown here).
         msg.add_attachment(bytes(attachment.data), maintype=maintype, subtype=subtype, filename=filename)
+    _checked_headers(msg)
     return msg
 
 
@@ -261,3 +272,4 @@ def readdress(
     message["Message-ID"] = make_msgid(
         domain=_check(message_id_domain, "message_id_domain").strip() or "pagemail.local"
     )
+    _checked_headers(message)

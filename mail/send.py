@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -14,6 +13,7 @@ from typing import Any, Literal
 from connect.confluence import ConfluenceClient
 from connect.fanout import map_bounded
 from errors import AppError, ConfirmationRequired, ForbiddenError, ValidationError
+from header_text import header_text, unsafe_header_text
 from mail.images import ImageError, scale_image
 from mail.mime import Attachment, build_message, readdress
 from mail.page import (
@@ -84,7 +84,7 @@ def _text_field(body: dict[str, Any], name: str, limit: int, *, one_line: bool) 
             code="text_too_long",
             details={"field": name, "limit": limit, "length": len(value)},
         )
-    if "\0" in value or (one_line and ("\r" in value or "\n" in value)):
+    if "\0" in value or (one_line and unsafe_header_text(value)):
         raise ValidationError(
             f"{label} must be a single line of text", code="header_injection", details={"field": name}
         )
@@ -175,8 +175,8 @@ class Composition:
 
 
 def build_subject(settings: MailSettings, requested: str | None, title: str) -> str:
-    subject = requested or f"{settings.subject_prefix} {title}".strip()
-    return re.sub(r"[\r\n\0]+", " ", subject)[:MAX_SUBJECT]
+    subject = requested or f"{settings.subject_prefix} {header_text(title)}".strip()
+    return header_text(subject)[:MAX_SUBJECT]
 
 
 def page_and_permission(

@@ -11,6 +11,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from errors import ValidationError
+from header_text import unsafe_header_text
 from models.secrets import SecretBox
 from models.settings import TenantSettings
 
@@ -118,8 +119,9 @@ class _Reader:
             self.changes.errors[path] = "must be text"
         elif len(value) > limit:
             self.changes.errors[path] = f"must be at most {limit} characters"
-        elif "\0" in value or (one_line and re.search(r"[\r\n]", value)):
-            self.changes.errors[path] = "must be a single line"
+        elif "\0" in value or (one_line and unsafe_header_text(value)):
+            # One line, and no encoded words: these values go into mail headers (sender name, subject prefix).
+            self.changes.errors[path] = "must be a single line of plain text"
         else:
             problem = check(value.strip()) if check else None
             if problem:

@@ -182,6 +182,7 @@ _FIELD_TEXTS: tuple[tuple[str, str], ...] = (
     (r"must be at most (?P<n>\d+) characters", "darf höchstens {n} Zeichen lang sein"),
     (r"must be text of at most (?P<n>\d+) characters", "muss Text mit höchstens {n} Zeichen sein"),
     (r"must be a single line", "muss einzeilig sein"),
+    (r"must be a single line of plain text", "muss eine Zeile einfacher Text sein"),
     (r"must be one of (?P<options>.+)", "muss einer dieser Werte sein: {options}"),
     (
         r"must be a whole number from (?P<low>-?\d+) to (?P<high>-?\d+)",

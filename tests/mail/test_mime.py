@@ -127,8 +127,6 @@ def test_groups_are_named_in_rfc_5322_group_syntax_without_members() -> None:
     assert all(g.addresses == () for name in ("To", "Cc") for g in parsed[name].groups if g.display_name)
     assert [a.addr_spec for a in parsed["To"].addresses] == ["bob@example.com"]
     assert b"engineering:;" in raw.split(b"\n\n", 1)[0]
-    with pytest.raises(HeaderInjectionError):
-        build(to=[GroupLabel("evil\r\nBcc: x@example.com")], cc=[])
 
 
 def test_only_cc_recipients_still_gives_an_undisclosed_to() -> None:
@@ -148,39 +146,65 @@ def test_extra_headers_are_written_but_may_not_replace_ours() -> None:
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"rendered": "subject"},
-        {"from_name": "Eve\r\nBcc: victim@example.com"},
         {"from_addr": "pagemail@example.com\nBcc: victim@example.com"},
         {"reply_to": "eve@example.com\r\nX-Evil: 1"},
         {"to": ["bob@example.com\r\nBcc: victim@example.com"]},
         {"cc": ["carol@example.com\x00"]},
         {"extra_headers": {"X-Note": "a\nBcc: victim@example.com"}},
+        {"extra_headers": {"X-Note": "=?utf-8?q?a=0D=0ABcc:_victim@example.com?="}},
         {"extra_headers": {"X-Bad\nName": "a"}},
-        {"attachments": [Attachment("a\r\nContent-Type: text/html.pdf", "application/pdf", b"x")]},
         {"attachments": [Attachment("a.pdf", "application/pdf\r\nX-Evil: 1", b"x")]},
         {"message_id_domain": "example.com\r\nBcc: victim@example.com"},
     ],
-    ids=[
-        "subject",
-        "from-name",
-        "from-addr",
-        "reply-to",
-        "to",
-        "cc-nul",
-        "extra-value",
-        "extra-name",
-        "attachment-name",
-        "attachment-type",
-        "message-id-domain",
-    ],
+    ids=["from-addr", "reply-to", "to", "cc-nul", "extra-value", "extra-encoded-word", "extra-name", "type", "msgid"],
 )
-def test_header_injection_is_refused(overrides: dict[str, object]) -> None:
-    rendered = None
-    if overrides.get("rendered") == "subject":
-        rendered = rendered_mail(subject="Hello\r\nBcc: victim@example.com")
-        overrides = {}
+def test_header_injection_in_addresses_and_our_own_values_is_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(HeaderInjectionError):
-        build(rendered, **overrides)
+        build(**overrides)
+
+
+# CPython's email package decodes encoded words in header values it is given; affected versions (CVE-2024-6923)
+# write a decoded CR LF out as a real line break. Page titles, people's and groups' names and file names come from
+# page authors and Confluence users, so they reach headers as text and must stay one header each.
+ATTACKS = [
+    "Hello\r\nBcc: victim@example.com",
+    "=?utf-8?q?Hi=0D=0ABcc:_victim@example.com=0D=0A=0D=0Aforged_body?=",
+    "=?utf-8?b?SGkNCkJjYzogdmljdGltQGV4YW1wbGUuY29tDQoNCmZvcmdlZA==?=",
+    "line\u2028Bcc: victim@example.com\x85X-Evil: 1\x0bX-Evil2: 1\x0cend",
+    "a =?utf-8?q?=0A?= b =?iso-8859-1?Q?=0D=0ABcc=3A_v@example.com?= c",
+]
+
+
+def _headers_of(raw: bytes) -> list[str]:
+    block = raw.split(b"\n\n", 1)[0].decode("ascii")
+    return [line.split(":", 1)[0].lower() for line in block.split("\n") if line and not line[0].isspace()]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+@pytest.mark.parametrize("where", ["subject", "from-name", "group", "attachment-name", "image-name"])
+def test_text_from_pages_and_people_stays_one_header_line(attack: str, where: str) -> None:
+    rendered = rendered_mail(subject=attack if where == "subject" else "Plan")
+    if where == "image-name":
+        rendered.images[0] = InlineImage(rendered.images[0].cid, "image/png", PNG_1PX, attack)
+    overrides: dict[str, object] = {
+        "from-name": {"from_name": attack},
+        "group": {"to": [GroupLabel(attack)]},
+        "attachment-name": {"attachments": [Attachment(attack, "application/pdf", b"%PDF")]},
+    }.get(where, {})
+    raw = build(rendered, **overrides).as_bytes()
+    names = _headers_of(raw)
+    assert "bcc" not in names and "x-evil" not in names and "x-evil2" not in names
+    assert names.count("subject") == 1 and names.count("to") == 1
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert "Bcc" not in parsed and "forged" not in parsed.get_body(preferencelist=("plain",)).get_content()
+    for name, value in parsed.items():
+        assert "\n" not in str(value) and "\r" not in str(value), (name, value)
+
+
+def test_defused_encoded_words_still_read_as_written() -> None:
+    title = "Release =?utf-8?q?notes?= 2.0"
+    parsed = reparse(build(rendered_mail(subject=title)))
+    assert parsed["Subject"].replace("\u200b", "") == title
 
 
 @pytest.mark.parametrize("address", ["not an address", "a@", "@example.com", "a b@example.com", ""])

@@ -1,0 +1,40 @@
+"""Regression tests for the security review's findings, against the live stack (app + sandbox over HTTP)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mail.send import MailSettings, build_subject
+from tests.conftest import LiveStack
+
+ADA = "557058:4c1f0c7e-8a3b-4d6e-9f21-6b0d2a7c9e15"  # site admin
+BEN = "5f8a3c2e1b7d4e6f9a0b1c2d"
+SIMPLE_PAGE = "2000000001"
+ENCODED_CRLF = "=?utf-8?q?Hi=0D=0ABcc:_v@example.com?="
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [ENCODED_CRLF, "Hi\u2028Bcc: victim@example.com", "Hi\x85there", "Hi\x0bthere", "Hi\x0cthere", "a\r\nBcc: v@x.com"],
+)
+def test_a_subject_that_could_add_headers_is_refused_and_nothing_sent(stack: LiveStack, subject: str) -> None:
+    body = {"contentId": SIMPLE_PAGE, "to": [{"accountId": BEN}], "subject": subject}
+    response = stack.api("POST", "/api/send", ADA, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "header_injection"
+    assert stack.catcher.messages() == []
+
+
+@pytest.mark.parametrize("field", ["senderName", "subjectPrefix"])
+def test_admin_header_values_with_encoded_words_are_refused(stack: LiveStack, field: str) -> None:
+    before = stack.api("GET", "/api/admin/settings", ADA).json()
+    response = stack.api("PUT", "/api/admin/settings", ADA, json={"mail": {field: ENCODED_CRLF}})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["details"]["fields"] == {f"mail.{field}": "must be a single line of plain text"}
+    assert stack.api("GET", "/api/admin/settings", ADA).json() == before
+
+
+def test_a_page_title_with_an_encoded_word_gives_a_safe_default_subject() -> None:
+    subject = build_subject(MailSettings(subject_prefix="[Wiki]"), None, f"Plan {ENCODED_CRLF}\u2028end")
+    assert "\n" not in subject and "\r" not in subject and "=?" not in subject
+    assert subject.startswith("[Wiki] Plan =") and subject.endswith("end")
