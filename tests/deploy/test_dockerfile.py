@@ -89,7 +89,12 @@ def assemble_image(target: Path) -> None:
 def test_dockerfile_basics() -> None:
     steps = instructions()
     names = [name for name, _ in steps]
-    assert steps[0] == ("FROM", "python:3.11-slim")
+    image, tag = steps[0][1].split(":")
+    assert steps[0][0] == "FROM" and image == "python" and tag.endswith("-slim")
+    version = tuple(int(part) for part in tag.removesuffix("-slim").split("."))
+    assert len(version) == 3, "the Python version must be pinned exactly"
+    # CVE-2024-6923 (email header injection through encoded words) is fixed from 3.11.10 and 3.12.5.
+    assert version >= ((3, 12, 5) if version[:2] >= (3, 12) else (3, 11, 10))
     install = "pip install --no-cache-dir -r requirements.txt"
     assert any(name == "RUN" and install in args for name, args in steps)
     user = [args for name, args in steps if name == "USER"]
