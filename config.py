@@ -13,6 +13,7 @@ DEFAULTS: dict[str, str] = {
     "CONNECT_INSTALL_KEYS_URL": "https://connect-install-keys.atlassian.com",
     "CONNECT_ALLOWED_HOSTS": "*.atlassian.net",
     "CONNECT_ALLOW_INSECURE_HOSTS": "",
+    "CONFLUENCE_MEDIA_HOSTS": "api.media.atlassian.com,*.media.atlassian.com",
     "OAUTH_AUTH_SERVER_URL": "https://oauth-2-authorization-server.services.atlassian.com",
     "CONNECT_ALL_JS_URL": "https://connect-cdn.atl-paas.net/all.js",
     "SMTP_DEFAULT_HOST": "",
@@ -71,7 +72,15 @@ def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     if config["DATABASE_URL"].startswith("postgresql"):
         # pre-ping drops connections the server closed; sizes suit threaded workers (DESIGN §4, issue 5).
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+        # A hung or unreachable database must not hold requests for minutes: short connect, pool and statement
+        # timeouts turn it into a quick 503 (views/errors.py).
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            "pool_size": 10,
+            "max_overflow": 10,
+            "pool_timeout": 10,
+            "connect_args": {"connect_timeout": 5, "options": "-c statement_timeout=15000 -c lock_timeout=5000"},
+        }
     if not config["SECRETS_KEY_FILE"]:
         config["SECRETS_KEY_FILE"] = str(instance_path / "secrets.key")
     config["INSTANCE_PATH"] = str(instance_path)
@@ -104,6 +113,9 @@ def check_production(config: Mapping[str, Any]) -> None:
     allowed = str(config["CONNECT_ALLOWED_HOSTS"])
     if any(h.strip().split(":")[0] in {"localhost", "127.0.0.1", "*"} for h in allowed.split(",")):
         problems.append("CONNECT_ALLOWED_HOSTS must not allow localhost or * in production")
+    media = str(config["CONFLUENCE_MEDIA_HOSTS"])
+    if any(h.strip().split(":")[0] in {"localhost", "127.0.0.1", "*"} for h in media.split(",")):
+        problems.append("CONFLUENCE_MEDIA_HOSTS must not allow localhost or * in production")
     if problems:
         raise ConfigError("Unsafe configuration for APP_ENV=production: " + "; ".join(problems))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -19,8 +20,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from connect.hosts import host_allowed
 from connect.outgoing import TenantAccess, UserTokens, app_jwt
-from errors import ForbiddenError, NotFoundError, RateLimitedError, UpstreamError
+from errors import ForbiddenError, NotFoundError, RateLimitedError, UpstreamError, ValidationError
 
 log = logging.getLogger(__name__)
 # Ids in paths become placeholders in debug lines: the route shape helps, the ids are not needed.
@@ -29,6 +31,8 @@ PATH_IDS = re.compile(r"/(att)?\d+(?=/|$)")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
+# Where Confluence Cloud sends attachment downloads (CONFLUENCE_MEDIA_HOSTS); redirects anywhere else are refused.
+DEFAULT_MEDIA_HOSTS = "api.media.atlassian.com,*.media.atlassian.com"
 
 
 @dataclass(frozen=True)
@@ -45,14 +49,41 @@ class RetryPolicy:
         return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1))))
 
 
-class Deadline:
-    """The time budget of one user action (a send, a preview), shared by all its calls."""
+# The most Confluence calls one user action may make (retries count): a large send needs a few hundred.
+MAX_CALLS_PER_ACTION = 2000
+# A path segment we build from an id: no "/", "?", "#", "%" or dot segments can reach another endpoint.
+SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_:@~-][A-Za-z0-9_.:@~-]*")
 
-    def __init__(self, seconds: float) -> None:
+
+class Deadline:
+    """The time and call budget of one user action (a send, a preview), shared by all its calls and threads."""
+
+    def __init__(self, seconds: float, max_calls: int = MAX_CALLS_PER_ACTION) -> None:
         self.ends_at = time.monotonic() + seconds
+        self.max_calls = max_calls
+        self.calls = 0
+        self._lock = threading.Lock()
 
     def remaining(self) -> float:
         return self.ends_at - time.monotonic()
+
+    def spend_call(self) -> None:
+        with self._lock:
+            self.calls += 1
+            if self.calls > self.max_calls:
+                raise ValidationError(
+                    f"This would need more than {self.max_calls} calls to Confluence; pick fewer recipients",
+                    code="action_too_large",
+                    details={"maxCalls": self.max_calls},
+                )
+
+
+def check_path(path: str) -> str:
+    """A REST path relative to the site, built from ids: every segment plain, so no id can redirect the call."""
+    segments = path.lstrip("/").split("/")
+    if not all(SAFE_SEGMENT.fullmatch(segment) and segment not in (".", "..") for segment in segments):
+        raise ValidationError("An id in the request is not valid", code="invalid_id")
+    return path
 
 
 @dataclass(frozen=True)
@@ -88,6 +119,8 @@ class ConfluenceClient:
         policy: RetryPolicy | None = None,
         deadline: Deadline | None = None,
         debug: bool = False,
+        media_hosts: str = DEFAULT_MEDIA_HOSTS,
+        allow_insecure: bool = False,
     ) -> None:
         if account_id is not None and user_tokens is None:
             raise ValueError("acting as a user needs user_tokens")
@@ -99,6 +132,8 @@ class ConfluenceClient:
         self.policy = policy or RetryPolicy()
         self.deadline = deadline or Deadline(60.0)
         self.base_origin = _origin(tenant.base_url)
+        self.media_hosts = media_hosts
+        self.allow_insecure = allow_insecure
         # An admin's temporary debug logging: one line per call, with no user data (no query, no ids, no bodies).
         self.debug = debug
 
@@ -143,6 +178,7 @@ class ConfluenceClient:
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
+        path = check_path(path)
         url = requests.Request(method, self.tenant.base_url + "/" + path.lstrip("/"), params=params).prepare().url
         assert url is not None
         renewed = False
@@ -162,13 +198,19 @@ class ConfluenceClient:
             if not location:
                 raise UpstreamError("Confluence sent a redirect without a location", code="confluence_unavailable")
             url = urljoin(url, location)
-            if urlsplit(url).scheme not in ("http", "https"):
+            if urlsplit(url).scheme not in ("http", "https") or not self._may_follow(url):
                 raise UpstreamError("Confluence redirected to an unsupported URL", code="confluence_unavailable")
             if response.status_code == 303:
                 method, json = "GET", None
         raise UpstreamError("Confluence redirected too often", code="confluence_unavailable")
 
     # -- internals ----------------------------------------------------------------------------------------------
+    def _may_follow(self, url: str) -> bool:
+        """Redirects stay on the tenant's own site or go to the media hosts attachment downloads use."""
+        if _origin(url) == self.base_origin:
+            return True
+        return host_allowed(url, self.media_hosts, self.allow_insecure)
+
     def _headers(self, method: str, url: str) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": "pagemail"}
         if _origin(url) != self.base_origin:
@@ -185,6 +227,7 @@ class ConfluenceClient:
         attempt = 0
         while True:
             attempt += 1
+            self.deadline.spend_call()
             remaining = self.deadline.remaining()
             if remaining <= 0:
                 raise UpstreamError("Confluence did not answer in time", code="confluence_timeout")

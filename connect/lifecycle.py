@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 import jwt
 from flask import Blueprint, Response, current_app, request
 
+from connect.hosts import host_allowed
 from connect.install_keys import InstallKeyStore
 from connect.qsh import qsh
 from connect.tokens import LEEWAY_SECONDS, unverified_issuer
@@ -54,25 +54,6 @@ def verify_install_token(token: str, *, keys: InstallKeyStore, audience: str, ex
     if claims.get("qsh") != expected_qsh:
         raise AuthError("install token qsh does not match the request")
     return claims
-
-
-def host_allowed(base_url: str, patterns: str, allow_insecure: bool) -> bool:
-    parts = urlsplit(base_url)
-    if parts.scheme != "https" and not (allow_insecure and parts.scheme == "http"):
-        return False
-    if not parts.hostname or parts.username or parts.password:
-        return False
-    host = parts.hostname.lower()
-    host_port = f"{host}:{parts.port}" if parts.port else host
-    for pattern in (p.strip().lower() for p in patterns.split(",")):
-        if not pattern:
-            continue
-        if ":" in pattern:
-            if fnmatch.fnmatchcase(host_port, pattern):
-                return True
-        elif parts.port is None and fnmatch.fnmatchcase(host, pattern):
-            return True
-    return False
 
 
 def _payload() -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 from connect.confluence import ConfluenceClient, Download
 from errors import NotFoundError, UpstreamError, ValidationError
 
-CONTENT_ID = re.compile(r"^\d{1,20}$")
-ATTACHMENT_ID = re.compile(r"^(att)?\d{1,20}$")
+CONTENT_ID = re.compile(r"[0-9]{1,20}")  # fullmatch, ASCII digits only (\d would take any script's)
+ATTACHMENT_ID = re.compile(r"(att)?[0-9]{1,20}")
 EXCERPT_START = re.compile(r"<ac:structured-macro\b[^>]*\bac:name=\"excerpt\"[^>]*>", re.IGNORECASE)
 BODY_TAG = re.compile(r"<(/?)ac:rich-text-body\b[^>]*>", re.IGNORECASE)
 ATTACHMENT_PAGE = 200
@@ -39,14 +39,14 @@ class AttachmentInfo:
 
 
 def check_content_id(content_id: object) -> str:
-    if not isinstance(content_id, str | int) or not CONTENT_ID.match(str(content_id)):
+    if not isinstance(content_id, str | int) or not CONTENT_ID.fullmatch(str(content_id)):
         raise ValidationError("contentId must be a Confluence page id", details={"field": "contentId"})
     return str(content_id)
 
 
 def attachment_api_id(attachment_id: str) -> str:
     """export_view names attachments by number; the REST API by `att<number>`."""
-    if not ATTACHMENT_ID.match(attachment_id):
+    if not isinstance(attachment_id, str) or not ATTACHMENT_ID.fullmatch(attachment_id):
         raise ValidationError("invalid attachment id", details={"field": "attachments"})
     return attachment_id if attachment_id.startswith("att") else "att" + attachment_id
 

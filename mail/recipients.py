@@ -7,6 +7,7 @@ Which addresses a mail's headers may show is decided here too (DESIGN §1, recip
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -16,12 +17,16 @@ from email_validator import EmailNotValidError, validate_email
 from connect.confluence import ConfluenceClient
 from connect.fanout import map_bounded
 from errors import ValidationError
+from header_text import LINE_BREAKS
 from mail.mime import GroupLabel
+from models.settings import GROUP_ID
 
 Field = Literal["to", "cc", "bcc"]
 FIELDS: tuple[Field, ...] = ("to", "cc", "bcc")
 EMAIL_BULK_BATCH = 50
 USER_BULK_BATCH = 100
+# Atlassian account ids: 24 hex digits, or "<number>:<uuid>" for older accounts; nothing that could leave a query.
+ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_-]{0,127}")
 MEMBERS_PAGE = 200
 MAX_GROUP_MEMBERS = 5000
 
@@ -118,9 +123,13 @@ def parse_picks(body: dict[str, Any], name: Field, limit: int) -> list[Pick]:
         kind = {"accountId": "user", "groupId": "group", "email": "email"}.get(key)
         if kind is None or not isinstance(value, str) or not value.strip() or len(value) > 320:
             raise _invalid_recipient(name)
-        if any(c in value for c in "\r\n\0"):
+        value = value.strip() if kind == "email" else value  # an id is taken exactly as it is, or refused
+        # Ids end up in REST paths and queries: only their real shapes pass (group ids are UUIDs).
+        if (kind == "group" and not GROUP_ID.fullmatch(value)) or (kind == "user" and not ACCOUNT_ID.fullmatch(value)):
             raise _invalid_recipient(name)
-        picks.append(Pick(kind, value.strip()))  # type: ignore[arg-type]
+        if kind == "email" and LINE_BREAKS.search(value):
+            raise _invalid_recipient(name)
+        picks.append(Pick(kind, value))  # type: ignore[arg-type]
     return picks
 
 

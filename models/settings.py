@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 DEFAULT_MAX_RECIPIENTS = 100
 DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 DEFAULT_CONFIRM_ABOVE = 25
+# Confluence group ids are UUIDs (names change, ids don't); nothing else is stored or put into a REST path.
+GROUP_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 class TenantSettings(db.Model):  # type: ignore[name-defined]

@@ -13,7 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from errors import ValidationError
 from header_text import unsafe_header_text
 from models.secrets import SecretBox
-from models.settings import TenantSettings
+from models.settings import GROUP_ID, TenantSettings
 
 HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", re.IGNORECASE
@@ -36,8 +36,8 @@ def group_ids(value: Any) -> list[str] | None:
     if not isinstance(value, list) or len(value) > MAX_GROUPS:
         return None
     ids = [item.get("groupId") if isinstance(item, dict) else item for item in value]
-    if not all(isinstance(i, str) and 0 < len(i) <= 128 for i in ids):
-        return None
+    if not all(isinstance(i, str) and GROUP_ID.fullmatch(i) for i in ids):
+        return None  # group ids are UUIDs; anything else could reach another REST path
     return list(dict.fromkeys(ids))
 
 

@@ -30,6 +30,8 @@ def environment() -> dict[str, str]:
             "CONNECT_INSTALL_KEYS_URL": f"{sandbox}/connect-keys",
             "CONNECT_ALLOWED_HOSTS": f"localhost:{SANDBOX_PORT}",
             "CONNECT_ALLOW_INSECURE_HOSTS": "1",
+            # The sandbox serves attachment downloads from its other loopback name, as Confluence uses a media host.
+            "CONFLUENCE_MEDIA_HOSTS": f"localhost:{SANDBOX_PORT},127.0.0.1:{SANDBOX_PORT}",
             "OAUTH_AUTH_SERVER_URL": f"{sandbox}/oauth",
             "CONNECT_ALL_JS_URL": f"{sandbox}/atlassian-connect/all.js",
             "SMTP_DEFAULT_HOST": "127.0.0.1",

@@ -23,6 +23,7 @@ def base_environ(tmp_path: Path, **extra: str) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'pagemail.sqlite'}",
         "SECRETS_KEY_FILE": str(tmp_path / "secrets.key"),
         "CONNECT_ALLOWED_HOSTS": "*.atlassian.net,localhost:*,127.0.0.1:*",
+        "CONFLUENCE_MEDIA_HOSTS": "localhost:*,127.0.0.1:*",
         "CONNECT_ALLOW_INSECURE_HOSTS": "1",
         "SMTP_ALLOW_PRIVATE_HOSTS": "1",
     }

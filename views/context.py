@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -42,17 +43,22 @@ def clients(identity: Identity, budget: float = ACTION_BUDGET_SECONDS) -> tuple[
     debug = debug_logging_active(identity)
     deadline = Deadline(budget)
     session = current_app.extensions["pagemail.http"]
-    app_key = current_app.config["APP_KEY"]
+    config = current_app.config
+    common: dict[str, Any] = {
+        "app_key": config["APP_KEY"],
+        "session": session,
+        "deadline": deadline,
+        "debug": debug,
+        "media_hosts": config["CONFLUENCE_MEDIA_HOSTS"],
+        "allow_insecure": bool(config["CONNECT_ALLOW_INSECURE_HOSTS"]),
+    }
     user = ConfluenceClient(
         access,
-        app_key=app_key,
-        session=session,
-        deadline=deadline,
         user_tokens=current_app.extensions["pagemail.user_tokens"],
         account_id=identity.account_id,
-        debug=debug,
+        **common,
     )
-    app = ConfluenceClient(access, app_key=app_key, session=session, deadline=deadline, debug=debug)
+    app = ConfluenceClient(access, **common)
     return user, app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 from werkzeug.exceptions import HTTPException
 
 from errors import AppError
@@ -52,6 +53,17 @@ def register_error_handlers(app: Flask) -> None:
         if _in_german() and message == type(error).description and code in GERMAN_HTTP:
             message = GERMAN_HTTP[code]
         return error_response(error.code or 500, code, message)
+
+    @app.errorhandler(SQLAlchemyOperationalError)
+    def _database_unavailable(error: SQLAlchemyOperationalError) -> Response:
+        # Unreachable, hung (statement timeout) or out of connections: the client may retry; no 500.
+        log.error("database unavailable", extra={"error": type(error.orig).__name__ if error.orig else "unknown"})
+        message = "The service is busy or its database is unavailable. Please try again in a moment."
+        if _in_german():
+            message = german_message("database_unavailable", message)
+        response = error_response(503, "database_unavailable", message)
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

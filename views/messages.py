@@ -58,6 +58,13 @@ GERMAN: dict[str, Entry] = {
     ),
     "page_not_found": ("Diese Seite gibt es nicht, oder Sie dürfen sie nicht sehen.",),
     "internal_error": ("Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es erneut.",),
+    "database_unavailable": (
+        "Der Dienst ist ausgelastet oder seine Datenbank nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
+    ),
+    "invalid_id": ("Eine ID in der Anfrage ist ungültig.",),
+    "action_too_large": (
+        "Dafür wären mehr als {maxCalls} Aufrufe an Confluence nötig; wählen Sie weniger Empfänger.",
+    ),
     # Send request
     "no_recipients": ("Fügen Sie mindestens einen Empfänger hinzu.",),
     "no_deliverable_recipients": ("Keiner der Empfänger hat eine E-Mail-Adresse, die Confluence uns verwenden lässt.",),

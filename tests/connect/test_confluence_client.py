@@ -13,7 +13,7 @@ from connect.auth import tenant_secret
 from connect.confluence import ConfluenceClient, Deadline, RetryPolicy, retry_after_seconds
 from connect.fanout import map_bounded
 from connect.outgoing import MemoryTokenCache, TenantAccess, UserTokens
-from errors import ForbiddenError, NotFoundError, UpstreamError
+from errors import ForbiddenError, NotFoundError, UpstreamError, ValidationError
 from models import Tenant, db
 from tests.conftest import LiveStack
 
@@ -148,7 +148,7 @@ def test_download_redirect_drops_authorization(
     page = next(p for p in stack.pages() if p["id"] == SIMPLE_PAGE)
     attachment = page["attachments"][0]["id"]
     stack.control("DELETE", "requests")
-    user = as_user(access, session, tokens, ADA)
+    user = as_user(access, session, tokens, ADA, media_hosts="localhost:*,127.0.0.1:*", allow_insecure=True)
     download = user.download(f"rest/api/content/{SIMPLE_PAGE}/child/attachment/{attachment}/download", 50_000_000)
     assert download.data and download.content_type.startswith("image/")
     media = requests_to(stack, "/media/")
@@ -187,3 +187,50 @@ def test_a_refused_cached_user_token_is_renewed_once(
     statuses = [r["status"] for r in requests_to(stack, "/rest/api/user/current")]
     assert statuses == [401, 200]
     assert len(requests_to(stack, "/oauth2/token")) == 1
+
+
+def test_redirects_only_to_the_site_or_an_allowed_media_host(
+    stack: LiveStack, access: TenantAccess, session: requests.Session, tokens: UserTokens
+) -> None:
+    page = next(p for p in stack.pages() if p["id"] == SIMPLE_PAGE)
+    path = f"rest/api/content/{SIMPLE_PAGE}/child/attachment/{page['attachments'][0]['id']}/download"
+    stack.control("DELETE", "requests")
+    for client in (
+        as_user(access, session, tokens, ADA),  # Atlassian's media hosts only: the sandbox's loopback one is refused
+        as_user(access, session, tokens, ADA, media_hosts="localhost:*,127.0.0.1:*"),  # allowed, but not https
+    ):
+        with pytest.raises(UpstreamError, match="unsupported URL"):
+            client.download(path, 50_000_000)
+    assert requests_to(stack, "/media/") == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "rest/api/group/../../rest/api/space/membersByGroupId",
+        "rest/api/group/a?x=1/membersByGroupId",
+        "rest/api/group/a#b/membersByGroupId",
+        "rest/api/group/%2e%2e/membersByGroupId",
+        "rest/api/group/./membersByGroupId",
+        "rest/api/group//membersByGroupId",
+    ],
+)
+def test_a_path_built_from_a_bad_id_never_reaches_confluence(
+    stack: LiveStack, access: TenantAccess, session: requests.Session, tokens: UserTokens, path: str
+) -> None:
+    stack.control("DELETE", "requests")
+    with pytest.raises(ValidationError) as caught:
+        as_user(access, session, tokens, ADA).get_json(path)
+    assert caught.value.code == "invalid_id" and caught.value.status == 400
+    assert stack.control("GET", "requests")["requests"] == []
+
+
+def test_one_action_may_make_only_so_many_calls(
+    stack: LiveStack, access: TenantAccess, session: requests.Session
+) -> None:
+    client = as_app(access, session, deadline=Deadline(60, max_calls=3))
+    for _ in range(3):
+        client.get_json(f"rest/api/content/{SIMPLE_PAGE}")
+    with pytest.raises(ValidationError) as caught:
+        client.get_json(f"rest/api/content/{SIMPLE_PAGE}")
+    assert caught.value.code == "action_too_large"

@@ -21,8 +21,9 @@ OPEN = RecipientRules(allow_external=True, allowed_domains=())
 
 
 def test_parse_picks() -> None:
-    picks = parse_picks({"to": [{"accountId": "a1"}, {"groupId": "g1"}, {"email": "x@example.com"}]}, "to", 10)
-    assert [(p.kind, p.value) for p in picks] == [("user", "a1"), ("group", "g1"), ("email", "x@example.com")]
+    group = "7f3c2a10-4b5d-4e6f-8a9b-0c1d2e3f4a5b"
+    picks = parse_picks({"to": [{"accountId": "a1"}, {"groupId": group}, {"email": "x@example.com"}]}, "to", 10)
+    assert [(p.kind, p.value) for p in picks] == [("user", "a1"), ("group", group), ("email", "x@example.com")]
 
 
 @pytest.mark.parametrize(
@@ -32,6 +33,13 @@ def test_parse_picks() -> None:
         {"to": [{"accountId": "a", "email": "b@example.com"}]},
         {"to": [{"name": "x"}]},
         {"to": [{"email": "a@example.com\r\nBcc: victim@example.com"}]},
+        {"to": [{"email": "a@example.com\u2028b"}]},
+        {"to": [{"groupId": "../../rest/api/space"}]},
+        {"to": [{"groupId": "7f3c2a10-4b5d-4e6f-8a9b-0c1d2e3f4a5b/../x"}]},
+        {"to": [{"groupId": "7f3c2a10-4b5d-4e6f-8a9b-0c1d2e3f4a5b?limit=1"}]},
+        {"to": [{"groupId": "7f3c2a10-4b5d-4e6f-8a9b-0c1d2e3f4a5b\n"}]},
+        {"to": [{"accountId": "a/../../group"}]},
+        {"to": [{"accountId": "a1#x"}]},
         {"to": [{"email": ""}]},
         {"to": [{"accountId": 5}]},
         {"to": [{"email": "a@example.com"}] * 11},
