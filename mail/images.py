@@ -4,7 +4,10 @@ stripped. PNG (and anything with transparency) stays PNG, photos are JPEG; never
 from __future__ import annotations
 
 import io
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,7 +15,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 ImageMode = Literal["original", "fit", "max_side"]
 
-MAX_PIXELS = 50_000_000  # well below Pillow's own bomb limit, checked before any pixel is decoded
+MAX_PIXELS = 100_000_000  # what an image may declare at all: checked before any pixel is decoded
+# What one image may decode to (a JPEG is decoded at a reduced scale first when it is shrunk, so a 48-megapixel
+# phone photo passes): 40 Mpx is 160 MB as RGBA.
+MAX_DECODED_PIXELS = 40_000_000
+# Decoded pixels held at once: by one send, and by the whole process (threads of all sends together). 16 small
+# PNGs of 7000x7000 once needed +5.9 GB; with these bounds a process holds at most ~480 MB of decoded pixels.
+SEND_PIXEL_BUDGET = 60_000_000
+PROCESS_PIXEL_BUDGET = 120_000_000
+BUDGET_WAIT_SECONDS = 60.0
 MAX_INPUT_BYTES = 50 * 1024 * 1024
 GIF_PASSTHROUGH_BYTES = 2 * 1024 * 1024  # small GIFs keep their animation
 JPEG_QUALITY = 85
@@ -54,6 +65,34 @@ class ImageError(ValueError):
     """The bytes are not an image we can put in a mail (not an image, unsupported, corrupt, too big)."""
 
 
+class PixelBudget:
+    """Decoded pixels held at once, shared by threads: a decode waits for room, so memory stays bounded."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.in_use = 0
+        self.peak = 0
+        self._room = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int, timeout: float = BUDGET_WAIT_SECONDS) -> Iterator[None]:
+        pixels = min(max(1, pixels), self.capacity)
+        with self._room:
+            if not self._room.wait_for(lambda: self.in_use + pixels <= self.capacity, timeout):
+                raise ImageError("too many images are being prepared at once; try again in a moment")
+            self.in_use += pixels
+            self.peak = max(self.peak, self.in_use)
+        try:
+            yield
+        finally:
+            with self._room:
+                self.in_use -= pixels
+                self._room.notify_all()
+
+
+PROCESS_PIXELS = PixelBudget(PROCESS_PIXEL_BUDGET)
+
+
 @dataclass(frozen=True)
 class ScaledImage:
     data: bytes
@@ -62,9 +101,17 @@ class ScaledImage:
     height: int
 
 
-def scale_image(data: bytes, *, mode: ImageMode, max_side: int, content_width: int = 640) -> ScaledImage:
+def scale_image(
+    data: bytes,
+    *,
+    mode: ImageMode,
+    max_side: int,
+    content_width: int = 640,
+    budget: PixelBudget | None = None,
+) -> ScaledImage:
     """Scale an image for a mail: "original" keeps its size, "fit" fits content_width, "max_side" caps the
-    longer side. Raises ImageError for anything that is not a supported, sane image."""
+    longer side. Raises ImageError for anything that is not a supported, sane image. Decoding waits for room in
+    `budget` (the send's) and in the process-wide budget."""
     if mode not in ("original", "fit", "max_side"):
         raise ValueError(f"unknown image mode {mode!r}")
     if max_side < 1 or content_width < 1:
@@ -76,7 +123,7 @@ def scale_image(data: bytes, *, mode: ImageMode, max_side: int, content_width: i
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            return _scale(data, mode, max_side, content_width)
+            return _scale(data, mode, max_side, content_width, budget)
         except ImageError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -105,12 +152,14 @@ def _target_size(
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _scale(data: bytes, mode: ImageMode, max_side: int, content_width: int) -> ScaledImage:
+def _scale(data: bytes, mode: ImageMode, max_side: int, content_width: int, budget: PixelBudget | None) -> ScaledImage:
     im = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
     source_format = im.format or ""
     width, height = im.size
     if width < 1 or height < 1 or width * height > MAX_PIXELS:
         raise ImageError("image has too many pixels (decompression bomb)")
+    if source_format not in ("JPEG", "MPO") and width * height > MAX_DECODED_PIXELS:
+        raise ImageError("image has too many pixels to prepare for a mail")  # only JPEG decodes at a reduced scale
     size_ok = _target_size(width, height, mode, max_side, content_width) == (width, height)
     if size_ok and _can_pass_through(data, im, source_format):
         # No metadata (so no EXIF orientation either) and the right size: sent as it is, without
@@ -131,6 +180,18 @@ def _scale(data: bytes, mode: ImageMode, max_side: int, content_width: int) -> S
         # Let libjpeg decode at a reduced scale: much faster and less memory for big photos.
         raw_target = (target[1], target[0]) if swapped else target
         im.draft(im.mode, raw_target)
+    decoded = im.size[0] * im.size[1]
+    if decoded > MAX_DECODED_PIXELS:
+        raise ImageError("image has too many pixels to prepare for a mail")
+    # The decoded image and its scaled copy are held at once.
+    with ExitStack() as held:
+        for room in (budget, PROCESS_PIXELS):
+            if room is not None:
+                held.enter_context(room.hold(decoded + target[0] * target[1]))
+        return _decode_and_encode(im, source_format, target, resize)
+
+
+def _decode_and_encode(im: Image.Image, source_format: str, target: tuple[int, int], resize: bool) -> ScaledImage:
     im.load()
 
     icc_profile = im.info.get("icc_profile")

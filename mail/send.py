@@ -14,7 +14,7 @@ from connect.confluence import ConfluenceClient
 from connect.fanout import map_bounded
 from errors import AppError, ConfirmationRequired, ForbiddenError, ValidationError
 from header_text import header_text, unsafe_header_text
-from mail.images import ImageError, scale_image
+from mail.images import SEND_PIXEL_BUDGET, ImageError, PixelBudget, scale_image
 from mail.mime import Attachment, build_message, readdress
 from mail.page import (
     AttachmentInfo,
@@ -275,6 +275,7 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
     image_ids = {attachment_api_id(ref.attachment_id) for ref in prepared.images}
     attachment_ids = {item.id for item in chosen} if for_send else set()
     layout = settings.layout
+    pixels = PixelBudget(SEND_PIXEL_BUDGET)  # this send's decoded images, at once
 
     def fetch(api_id: str) -> tuple[str, str, Any]:
         """Download once; an image is scaled right here, so scaling overlaps the other downloads."""
@@ -282,7 +283,7 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
             data = download_attachment(ctx.user_client, page.content_id, api_id, wanted[api_id]).data
         except AppError as error:
             return "file", api_id, error
-        image = prescale(data, layout) if api_id in image_ids else None
+        image = prescale(data, layout, pixels) if api_id in image_ids else None
         return "file", api_id, (image, data if api_id in attachment_ids else None)
 
     jobs: list[Callable[[], Any]] = [lambda api_id=api_id: fetch(api_id) for api_id in wanted]
@@ -335,11 +336,15 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
     return Composition(page, rendered, attachments, sender_name, sender_email, recipients, visible, chosen)
 
 
-def prescale(data: bytes | bytearray, layout: Layout) -> bytes | None:
+def prescale(data: bytes | bytearray, layout: Layout, budget: PixelBudget | None = None) -> bytes | None:
     """Scale an image for the mail as soon as it arrives (the renderer then embeds it as it is)."""
     try:
         return scale_image(
-            bytes(data), mode=layout.image_mode, max_side=layout.image_max_side, content_width=CONTENT_WIDTH
+            bytes(data),
+            mode=layout.image_mode,
+            max_side=layout.image_max_side,
+            content_width=CONTENT_WIDTH,
+            budget=budget,
         ).data
     except ImageError:
         return None

@@ -187,3 +187,50 @@ def test_png_metadata_after_the_image_data_is_found_and_stripped() -> None:
     assert b"secret-late-comment" not in scaled.data
     assert open_image(scaled.data).size == (300, 200)
     assert scale_image(clean, mode="fit", max_side=1200).data == clean  # nothing to strip: untouched
+
+
+def _huge_png(side: int = 7000) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (side, side), 200).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def test_too_many_decoded_pixels_are_refused_before_decoding() -> None:
+    data = _huge_png(7000)  # 49 Mpx in a small file
+    assert len(data) < 300_000
+    with pytest.raises(ImageError, match="too many pixels"):
+        scale_image(data, mode="fit", max_side=1200)
+
+
+def test_a_big_phone_photo_still_passes_through_a_reduced_jpeg_decode() -> None:
+    scaled = scale_image(photo(8064, 6048), mode="fit", max_side=1200)  # 48.8 Mpx declared
+    assert scaled.width == 640
+
+
+def test_concurrent_decodes_never_hold_more_pixels_than_the_budgets() -> None:
+    """Sixteen 4000x4000 PNGs (16 Mpx each) decoded by 16 threads: the send's budget and the process's stay
+    within their capacity, while every image is still prepared."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mail import images
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 4000), (10, 20, 30)).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    send_budget = images.PixelBudget(40_000_000)
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda _: scale_image(data, mode="fit", max_side=1200, budget=send_budget), range(16)))
+    assert all(r.width == 640 for r in results)
+    assert 0 < send_budget.peak <= 40_000_000
+    assert send_budget.in_use == 0 and images.PROCESS_PIXELS.in_use == 0
+    assert images.PROCESS_PIXELS.peak <= images.PROCESS_PIXEL_BUDGET
+
+
+def test_a_budget_that_stays_full_gives_a_clear_error() -> None:
+    from mail import images
+
+    budget = images.PixelBudget(10)
+    with budget.hold(10), pytest.raises(ImageError, match="try again"):
+        with budget.hold(5, timeout=0.05):
+            pass
+    assert budget.in_use == 0
