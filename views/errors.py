@@ -54,6 +54,14 @@ def register_error_handlers(app: Flask) -> None:
             message = GERMAN_HTTP[code]
         return error_response(error.code or 500, code, message)
 
+    @app.errorhandler(RecursionError)
+    def _nested_too_deeply(error: RecursionError) -> Response:
+        # JSON (a body, a token's header or claims) nested thousands deep: bad input, not our failure.
+        message = "The request is nested too deeply"
+        if _in_german():
+            message = german_message("nested_too_deeply", message)
+        return error_response(400, "nested_too_deeply", message)
+
     @app.errorhandler(SQLAlchemyOperationalError)
     def _database_unavailable(error: SQLAlchemyOperationalError) -> Response:
         # Unreachable, hung (statement timeout) or out of connections: the client may retry; no 500.

@@ -62,6 +62,7 @@ GERMAN: dict[str, Entry] = {
         "Der Dienst ist ausgelastet oder seine Datenbank nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
     ),
     "invalid_id": ("Eine ID in der Anfrage ist ungültig.",),
+    "nested_too_deeply": ("Die Anfrage ist zu tief verschachtelt.",),
     "action_too_large": (
         "Dafür wären mehr als {maxCalls} Aufrufe an Confluence nötig; wählen Sie weniger Empfänger.",
     ),
