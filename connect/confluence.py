@@ -25,8 +25,15 @@ from connect.outgoing import TenantAccess, UserTokens, app_jwt
 from errors import ForbiddenError, NotFoundError, RateLimitedError, UpstreamError, ValidationError
 
 log = logging.getLogger(__name__)
-# Ids in paths become placeholders in debug lines: the route shape helps, the ids are not needed.
-PATH_IDS = re.compile(r"/(att)?\d+(?=/|$)")
+# Debug lines keep the route's shape and nothing else: a segment that is not a lower-case REST word (an id, an
+# account, a group UUID, a space key, a media token) becomes a placeholder.
+ROUTE_WORD = re.compile(r"[a-z][A-Za-z_-]{0,23}")
+
+
+def route_shape(url: str) -> str:
+    segments = urlsplit(url).path.split("/")
+    return "/".join(s if not s or ROUTE_WORD.fullmatch(s) else "{id}" for s in segments)
+
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -258,7 +265,7 @@ class ConfluenceClient:
                         "event": "confluence_call",
                         "method": method,
                         "status": status,
-                        "route": PATH_IDS.sub("/{id}", urlsplit(url).path),
+                        "route": route_shape(url),
                         "attempt": attempt,
                     },
                 )

@@ -10,7 +10,7 @@ import requests
 import sqlalchemy as sa
 
 from connect.auth import tenant_secret
-from connect.confluence import ConfluenceClient, Deadline, RetryPolicy, retry_after_seconds
+from connect.confluence import ConfluenceClient, Deadline, RetryPolicy, retry_after_seconds, route_shape
 from connect.fanout import map_bounded
 from connect.outgoing import MemoryTokenCache, TenantAccess, UserTokens
 from errors import ForbiddenError, NotFoundError, UpstreamError, ValidationError
@@ -234,3 +234,23 @@ def test_one_action_may_make_only_so_many_calls(
     with pytest.raises(ValidationError) as caught:
         client.get_json(f"rest/api/content/{SIMPLE_PAGE}")
     assert caught.value.code == "action_too_large"
+
+
+@pytest.mark.parametrize(
+    ("url", "shape"),
+    [
+        (
+            "https://s.atlassian.net/wiki/rest/api/content/123/child/attachment/att456/download",
+            "/wiki/rest/api/content/{id}/child/attachment/{id}/download",
+        ),
+        (
+            "https://s.atlassian.net/wiki/rest/api/group/7f3c2a10-4b5d-4e6f-8a9b-0c1d2e3f4a5b/membersByGroupId",
+            "/wiki/rest/api/group/{id}/membersByGroupId",
+        ),
+        ("https://s.atlassian.net/wiki/rest/api/space/ENG?expand=operations", "/wiki/rest/api/space/{id}"),
+        ("https://api.media.atlassian.com/file/Zm9vYmFyYmF6cXV4cXV1eGNvcmdl/binary", "/file/{id}/binary"),
+        ("https://s.atlassian.net/wiki/rest/api/user/email/bulk?accountId=5f8a", "/wiki/rest/api/user/email/bulk"),
+    ],
+)
+def test_debug_lines_keep_only_the_routes_shape(url: str, shape: str) -> None:
+    assert route_shape(url) == shape
