@@ -399,6 +399,9 @@ def _is_confluence_hosted(src: str, base_url: str) -> bool:
     return host == tenant or host.endswith(_ATLASSIAN_HOST_SUFFIXES) or carries_token
 
 
+_ATTACHMENT_ID = re.compile(r"(att)?[0-9]{1,20}")
+
+
 def _scheme(url: str) -> str:
     try:
         return urlsplit(url).scheme.lower()
@@ -415,7 +418,9 @@ def apply_image_policy(
     found: dict[str, AttachmentImage] = {}
     for img in list(root.iter("img")):
         resource_id = (img.get("data-linked-resource-id") or "").strip()
-        if img.get("data-linked-resource-type") == "attachment" and resource_id and resource_id != "null":
+        # An attachment image is embedded only when its id is a real attachment id; a broken one becomes a link
+        # to the page (the same as an image we can't fetch), never an error that stops the whole send.
+        if img.get("data-linked-resource-type") == "attachment" and _ATTACHMENT_ID.fullmatch(resource_id):
             filename = (img.get("data-linked-resource-default-alias") or "").strip() or f"image-{resource_id}"
             hint = (img.get("data-linked-resource-content-type") or "").strip() or None
             found.setdefault(resource_id, AttachmentImage(resource_id, filename, hint))
@@ -429,7 +434,10 @@ def apply_image_policy(
             continue
         src = _URL_INVISIBLES.sub("", img.get("src") or "")
         scheme = _scheme(src)
-        if scheme in ("http", "https") and _is_confluence_hosted(src, base_url):
+        if img.get("data-linked-resource-type") == "attachment":
+            label = (img.get("alt") or img.get("data-linked-resource-default-alias") or "").strip()
+            _image_to_page_link(img, page_url, label)
+        elif scheme in ("http", "https") and _is_confluence_hosted(src, base_url):
             _image_to_page_link(img, page_url, _image_name(img, src))
         elif scheme in ("http", "https") and external_images == "link":
             alt = img.get("alt") or ""

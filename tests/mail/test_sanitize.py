@@ -210,3 +210,17 @@ def test_file_thumbnail_link_keeps_a_name() -> None:
     rendered = render_mail(prepare_page(body, PAGE, Layout()), PAGE, MailContent("Ann"), Layout(), "s", {})
     links = {a.text: a.get("href") for a in content_cell(rendered.html).iter("a")}
     assert links["report.pdf"] == "https://acme.atlassian.net/wiki/download/attachments/1/report.pdf"
+
+
+@pytest.mark.parametrize("resource_id", ["null", "../x", "12a", "١٢٣", "att", "1" * 21, "' onerror='x"])
+def test_a_broken_attachment_image_id_becomes_a_link_not_an_error(resource_id: str) -> None:
+    body = (
+        f'<p><img src="/wiki/download/attachments/1/plan.png" data-linked-resource-type="attachment" '
+        f'data-linked-resource-id="{resource_id}" data-linked-resource-default-alias="plan.png"></p>'
+    )
+    prepared = prepare_page(body, PAGE, Layout())
+    assert prepared.images == []
+    rendered = render_mail(prepared, PAGE, MailContent("Ann"), Layout(), "s", {})
+    cell = content_cell(rendered.html)
+    assert cell.findall(".//img") == []
+    assert {a.text_content(): a.get("href") for a in cell.iter("a")}["plan.png"] == PAGE.web_url
