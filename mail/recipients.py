@@ -29,6 +29,8 @@ USER_BULK_BATCH = 100
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_-]{0,127}")
 MEMBERS_PAGE = 200
 MAX_GROUP_MEMBERS = 5000
+# People one send may reach in all (groups expanded, each person once); larger sends are refused, not split.
+MAX_RECIPIENTS_PER_SEND = 1000
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,12 @@ def resolve(
                 visible = str(seen_users.get(account_id, {}).get("email") or "").strip().lower()
                 listed = via is None and visible == address.lower()
                 offer(Recipient(address, field_name, listed, account_id, via))
+    if len(chosen) > MAX_RECIPIENTS_PER_SEND:
+        raise ValidationError(
+            f"One mail can go to at most {MAX_RECIPIENTS_PER_SEND:,} recipients; this one would reach {len(chosen):,}",
+            code="too_many_recipients",
+            details={"limit": MAX_RECIPIENTS_PER_SEND, "length": len(chosen)},
+        )
     ordered = sorted(chosen.values(), key=lambda r: FIELDS.index(r.field))
     groups = [GroupPick(g, names[g], group_fields[g], len(members[g])) for g in group_ids]
     return ResolvedRecipients(ordered, groups, list(skipped.values()))

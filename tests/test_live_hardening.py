@@ -38,3 +38,19 @@ def test_a_page_title_with_an_encoded_word_gives_a_safe_default_subject() -> Non
     subject = build_subject(MailSettings(subject_prefix="[Wiki]"), None, f"Plan {ENCODED_CRLF}\u2028end")
     assert "\n" not in subject and "\r" not in subject and "=?" not in subject
     assert subject.startswith("[Wiki] Plan =") and subject.endswith("end")
+
+
+def test_one_send_reaches_a_bounded_number_of_people(stack: LiveStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mail import recipients
+
+    monkeypatch.setattr(recipients, "MAX_RECIPIENTS_PER_SEND", 50)
+    marketing = next(g["id"] for g in stack.control("GET", "users")["groups"] if g["name"] == "marketing")
+    body = {"contentId": SIMPLE_PAGE, "to": [{"groupId": marketing}], "confirmed": True}
+    for path in ("/api/recipients/summary", "/api/send"):
+        response = stack.api("POST", path, ADA, json=body)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "too_many_recipients" and error["details"] == {"limit": 50, "length": 61}
+    german = stack.api("POST", "/api/send", ADA, json=body, headers={"X-Pagemail-Locale": "de"}).json()
+    assert german["error"]["message"] == "Eine E-Mail kann an höchstens 50 Empfänger gehen; diese erreichte 61."
+    assert stack.catcher.messages() == []

@@ -72,7 +72,10 @@ GERMAN: dict[str, Entry] = {
     "header_injection": ("{label_de} darf nur eine Zeile Text sein.", "'{field}' darf nur eine Zeile Text sein."),
     "text_invalid": ("{label_de} muss Text sein.",),
     "text_too_long": ("{label_de} darf höchstens {limit_de} Zeichen lang sein (jetzt {length_de}).",),
-    "too_many_recipients": ("{label_de} kann höchstens {limit_de} Empfänger enthalten.",),
+    "too_many_recipients": (
+        "{label_de} kann höchstens {limit_de} Empfänger enthalten.",
+        "Eine E-Mail kann an höchstens {limit_de} Empfänger gehen; diese erreichte {length_de}.",
+    ),
     "invalid_recipient": ("Ein Empfänger in {label_de} ist weder Person noch Gruppe noch E-Mail-Adresse.",),
     "invalid_email": ("{email} ist keine gültige E-Mail-Adresse: {problem_de}.",),
     "external_not_allowed": ("Das Senden an externe E-Mail-Adressen ist auf dieser Site nicht erlaubt.",),
