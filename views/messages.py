@@ -104,6 +104,10 @@ GERMAN: dict[str, Entry] = {
         "Some settings are not valid": "Einige Einstellungen sind ungültig.",
     },
     "no_email": ("Confluence hat keine E-Mail-Adresse für Sie.",),
+    "password_required": (
+        "Geben Sie das Passwort erneut ein: Das gespeicherte Passwort wird nur mit dem Host, dem Port und dem "
+        "Benutzernamen verwendet, für die es gespeichert wurde.",
+    ),
     "smtp_not_configured": {
         "The operator has no default mail server": "Der Betreiber hat keinen Standard-Mailserver.",
         "No mail server is configured": "Es ist kein Mailserver eingerichtet.",
@@ -209,6 +213,10 @@ _FIELD_TEXTS: tuple[tuple[str, str], ...] = (
     (r"must be a list of at most (?P<n>\d+) domains", "muss eine Liste von höchstens {n} Domains sein"),
     (r"contains an invalid domain", "enthält eine ungültige Domain"),
     (r"is required for your own mail server", "ist für einen eigenen Mailserver erforderlich"),
+    (
+        r"must be entered again for another host, port or username",
+        "muss für einen anderen Host, Port oder Benutzernamen erneut eingegeben werden",
+    ),
     (
         r"the site admin enforces the global permissions in all spaces",
         "der Site-Admin erzwingt die globalen Berechtigungen in allen Bereichen",
