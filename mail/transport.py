@@ -284,10 +284,33 @@ def _send_one(smtp: smtplib.SMTP, server: SmtpServer, envelope: Envelope) -> dic
     )
 
 
-def check_connection(server: SmtpServer) -> None:
-    """Connect, TLS and authenticate, send nothing (the admin's *Test connection*)."""
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """What *Test connection* found: whether the connection was encrypted and whether it signed in."""
+
+    encrypted: bool
+    authenticated: bool
+    # The server offers AUTH although no username was given: it may refuse mail without it.
+    auth_offered: bool = False
+
+
+def check_connection(server: SmtpServer) -> ConnectionCheck:
+    """Connect, TLS and authenticate, send nothing (the admin's *Test connection*).
+
+    The answer says what the connection really was, read off the open connection (a TLS socket, a login that
+    succeeded), so a plaintext or anonymous server is never reported as a secure, signed-in one.
+    """
     smtp = open_connection(server)
     try:
-        smtp.quit()
-    except (OSError, smtplib.SMTPException):
-        smtp.close()
+        check = ConnectionCheck(
+            encrypted=isinstance(smtp.sock, ssl.SSLSocket),
+            # open_connection signs in exactly when there is a username, and raises when that fails.
+            authenticated=bool(server.username),
+            auth_offered=not server.username and smtp.has_extn("auth"),
+        )
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    return check

@@ -211,14 +211,14 @@ def admin(module_key: str = "") -> Response:
     if not state.directory.is_site_admin(user.account_id):
         return _render("wiki_forbidden.html", state, status=403, reason="Only site admins can open app settings.")
     installation = state.installation
-    pages = (
-        [module for module in modules_of(installation.descriptor) if module.kind in ("adminPages", "configurePage")]
-        if installation.active
-        else []
-    )
-    chosen = next((module for module in pages if module.key == module_key), pages[0] if pages else None)
+    modules = modules_of(installation.descriptor) if installation.active else []
+    # Like Confluence: adminPages are the sidebar's entries; the configurePage is no entry of its own, it is what
+    # the app's *Configure* button in Manage apps opens (an app declaring both, as pagemail does, is listed once).
+    sidebar = [module for module in modules if module.kind == "adminPages"]
+    openable = sidebar + [module for module in modules if module.kind == "configurePage"]
+    chosen = next((module for module in openable if module.key == module_key), openable[0] if openable else None)
     frame = _frame(state, chosen, user) if chosen else None
-    return _render("wiki_admin.html", state, admin_pages=pages, frame=frame, labels=_labels(state, user, pages))
+    return _render("wiki_admin.html", state, admin_pages=sidebar, frame=frame, labels=_labels(state, user, openable))
 
 
 @bp.get("/wiki/spaces/<space_key>/settings/integrations")
@@ -252,9 +252,12 @@ def space_tools(space_key: str, module_key: str = "") -> Response:
 @bp.get("/wiki/plugins/servlet/upm")
 def manage_apps() -> Response:
     state = current_state()
+    installation = state.installation
+    configure = next((module for module in modules_of(installation.descriptor) if module.kind == "configurePage"), None)
     return _render(
         "wiki_upm.html",
         state,
+        configure=configure if installation.active else None,
         default_descriptor=state.installation.descriptor_url,
         key_url=f"{state.config.public_url}/connect-keys/{state.signing_key.kid}",
         message=request.args.get("message", ""),

@@ -230,8 +230,9 @@
       return leftOver;
     }
 
-    function focusFirst() {
-      const first = document.querySelector(".field-error:not([hidden])");
+    // The first control with an error (within `scope`, a node, when given) gets the focus.
+    function focusFirst(scope) {
+      const first = (scope || document).querySelector(".field-error:not([hidden])");
       if (!first) {
         return false;
       }
@@ -245,7 +246,19 @@
       return false;
     }
 
-    return { clear: clear, clearOne: clearOne, show: show, showOne: showOne, focusFirst: focusFirst };
+    // The ids of the controls that show an error now.
+    function showing() {
+      return shown.slice();
+    }
+
+    return {
+      clear: clear,
+      clearOne: clearOne,
+      show: show,
+      showOne: showOne,
+      focusFirst: focusFirst,
+      showing: showing,
+    };
   }
 
   /* ------------------------------------------------------------------ buttons */
@@ -635,6 +648,8 @@
     "permissions.allowedDomains": { id: "allowed-domains-input", label: "permissions.allowedDomains" },
     "permissions.maxRecipients": { id: "max-recipients", label: "permissions.maxRecipients" },
     "permissions.maxAttachmentBytes": { id: "max-attachment-mb", label: "permissions.maxAttachment" },
+    "permissions.confirmAbove": { id: "confirm-above", label: "permissions.confirmAboveLabel" },
+    "permissions.withoutAccess": { id: "without-access", label: "permissions.withoutAccess" },
     "smtp.mode": { id: "smtp-mode", label: "smtp.mode" },
     "smtp.host": { id: "smtp-host", label: "smtp.host" },
     "smtp.port": { id: "smtp-port", label: "smtp.port" },
@@ -651,24 +666,42 @@
     RCPT: "smtp.stageSend",
     DATA: "smtp.stageSend",
   };
+  // The page's sections, each a form with its own Save (templates/admin.html).
+  const SECTIONS = ["mail", "layout", "permissions", "smtp", "debug"];
+  // Editing one control can fix an error shown at another: these errors go too.
+  const ALSO_CLEARS = {
+    "permission-mode": ["allowed-groups-input"],
+    "allow-external": ["allowed-domains-input"],
+    "image-mode": ["image-max-side"],
+    "smtp-mode": ["smtp-host", "smtp-port", "smtp-security", "smtp-username", "smtp-password"],
+    "smtp-host": ["smtp-password"],
+    "smtp-port": ["smtp-password"],
+    "smtp-username": ["smtp-password"],
+    "clear-password": ["smtp-password"],
+    "debug-mode": ["debug-hours"],
+  };
 
-  const form = byId("settings-form");
-  const footer = byId("settings-footer");
-  const footerNote = byId("footer-note");
-  const saveButton = byId("save-button");
+  const settingsForm = byId("settings-form");
   const message = messageBox(byId("message"));
   const errors = fieldErrors(FIELDS);
+  const sectionMessages = {};
+  SECTIONS.forEach(function (name) {
+    sectionMessages[name] = messageBox(byId(name + "-message"));
+  });
   const state = {
     api: null,
     saved: null, // the last settings the server answered
-    snapshot: "",
-    saving: false,
+    baseline: {}, // section → its snapshot as last loaded or saved
+    saving: {}, // section → a save is on its way
+    justSaved: {}, // section → saved, and not edited since
+    problem: {}, // section → "fields" | "other" while its section message shows why a save failed
     debugTouched: false,
     domains: [],
     groups: null,
     previewTimer: 0,
     previewController: null,
     previewShowsText: false,
+    smtpEdits: 0, // counts edits of the mail-server fields: a test answer for older values is stale
   };
 
   function radio(name) {
@@ -696,87 +729,99 @@
     return value === null || value === undefined ? "" : String(value);
   }
 
-  /* ------------------------------------------------------------ the form ⇄ data */
-
-  function fill(settings) {
-    const mail = settings.mail || {};
-    const layout = settings.layout || {};
-    const permissions = settings.permissions || {};
-    const smtp = settings.smtp || {};
-    byId("sender-name").value = asText(mail.senderName);
-    byId("sender-address").value = asText(mail.senderAddress);
-    byId("subject-prefix").value = asText(mail.subjectPrefix);
-    setRadio("reply-to", mail.replyTo || "sender");
-
-    setRadio("image-mode", layout.imageMode || "fit");
-    byId("image-max-side").value = asText(layout.imageMaxSide);
-    setRadio("external-images", layout.externalImages || "link");
-    byId("header-text").value = asText(layout.headerText);
-    byId("button-label").value = asText(layout.buttonLabel);
-    byId("custom-css").value = asText(layout.customCss);
-
-    setRadio("permission-mode", permissions.mode || "all");
-    state.groups.set(permissions.groups || []);
-    byId("enforce-in-all-spaces").checked = !!permissions.enforceInAllSpaces;
-    byId("allow-external").checked = permissions.allowExternal !== false;
-    state.domains = Array.isArray(permissions.allowedDomains) ? permissions.allowedDomains.slice() : [];
-    renderDomains();
-    byId("max-recipients").value = asText(permissions.maxRecipients);
-    const bytes = Number(permissions.maxAttachmentBytes);
-    byId("max-attachment-mb").value = isFinite(bytes) ? String(Math.round((bytes / MB) * 100) / 100) : "";
-
-    setRadio("smtp-mode", smtp.mode || "default");
-    byId("smtp-host").value = asText(smtp.host);
-    byId("smtp-port").value = asText(smtp.port || 587);
-    byId("smtp-security").value = smtp.security === "tls" ? "tls" : "starttls";
-    byId("smtp-username").value = asText(smtp.username);
-    byId("smtp-password").value = "";
-    byId("clear-password").checked = false;
-    showPasswordState(!!smtp.passwordSet);
-
-    state.debugTouched = false;
-    const until = debugUntil(settings);
-    setRadio("debug-mode", until ? "on" : "off");
-    if (until) {
-      const hoursLeft = Math.ceil((until.getTime() - Date.now()) / 3600000);
-      byId("debug-hours").value = String(Math.min(24, Math.max(1, hoursLeft)));
-    }
-
-    state.saved = settings;
-    updateDependentFields();
-    showDebugStatus();
+  function sectionOfPath(path) {
+    const head = path.split(".")[0];
+    return head === "debugLoggingHours" ? "debug" : head;
   }
 
-  function values() {
-    const layout = {
-      imageMode: radio("image-mode"),
-      externalImages: radio("external-images"),
-      headerText: text("header-text"),
-      buttonLabel: text("button-label"),
-      customCss: text("custom-css"),
-    };
-    // The size matters only with "longest side at most" (the field is disabled otherwise) and is kept as saved.
-    if (layout.imageMode === "max_side") {
-      layout.imageMaxSide = integer("image-max-side");
-    }
-    const smtpMode = radio("smtp-mode");
-    // With pagemail's server the own-server fields are hidden: they are kept as saved, not sent half-edited.
-    const smtp = smtpMode !== "custom" ? { mode: smtpMode } : {
-      mode: smtpMode,
-      host: text("smtp-host").trim(),
-      port: integer("smtp-port"),
-      security: byId("smtp-security").value,
-      username: text("smtp-username").trim(),
-    };
-    return {
-      mail: {
+  function sectionOfNode(node) {
+    const form = node && node.closest ? node.closest("form.settings-section") : null;
+    return form ? form.dataset.section : "";
+  }
+
+  /* ------------------------------------------------------------ the form ⇄ data */
+
+  const FILL = {
+    mail: function (mail) {
+      byId("sender-name").value = asText(mail.senderName);
+      byId("sender-address").value = asText(mail.senderAddress);
+      byId("subject-prefix").value = asText(mail.subjectPrefix);
+      setRadio("reply-to", mail.replyTo || "sender");
+    },
+    layout: function (layout) {
+      setRadio("image-mode", layout.imageMode || "fit");
+      byId("image-max-side").value = asText(layout.imageMaxSide);
+      setRadio("external-images", layout.externalImages || "link");
+      byId("header-text").value = asText(layout.headerText);
+      byId("button-label").value = asText(layout.buttonLabel);
+      byId("custom-css").value = asText(layout.customCss);
+    },
+    permissions: function (permissions) {
+      setRadio("permission-mode", permissions.mode || "all");
+      state.groups.set(permissions.groups || []);
+      byId("enforce-in-all-spaces").checked = !!permissions.enforceInAllSpaces;
+      byId("allow-external").checked = permissions.allowExternal !== false;
+      state.domains = Array.isArray(permissions.allowedDomains) ? permissions.allowedDomains.slice() : [];
+      renderDomains();
+      byId("allowed-domains-input").value = "";
+      byId("max-recipients").value = asText(permissions.maxRecipients);
+      const bytes = Number(permissions.maxAttachmentBytes);
+      byId("max-attachment-mb").value = isFinite(bytes) ? String(Math.round((bytes / MB) * 100) / 100) : "";
+      byId("confirm-above").value = asText(permissions.confirmAbove === undefined ? 25 : permissions.confirmAbove);
+      setRadio("without-access", permissions.withoutAccess === "block" ? "block" : "warn");
+    },
+    smtp: function (smtp) {
+      setRadio("smtp-mode", smtp.mode || "default");
+      byId("smtp-host").value = asText(smtp.host);
+      byId("smtp-port").value = asText(smtp.port || 587);
+      byId("smtp-security").value = smtp.security === "tls" ? "tls" : "starttls";
+      byId("smtp-username").value = asText(smtp.username);
+      byId("smtp-password").value = "";
+      byId("clear-password").checked = false;
+      byId("smtp-password").dataset.saved = smtp.passwordSet ? "true" : "false";
+      byId("clear-password-choice").hidden = !smtp.passwordSet;
+    },
+    debug: function (_unused, settings) {
+      state.debugTouched = false;
+      const until = debugUntil(settings);
+      setRadio("debug-mode", until ? "on" : "off");
+      if (until) {
+        const hoursLeft = Math.ceil((until.getTime() - Date.now()) / 3600000);
+        byId("debug-hours").value = String(Math.min(24, Math.max(1, hoursLeft)));
+      }
+    },
+  };
+
+  function fillSection(name, settings) {
+    FILL[name](settings[name] || {}, settings);
+  }
+
+  // What each section would save, in the API's shape (without what only the save itself adds).
+  const VALUES = {
+    mail: function () {
+      return {
         senderName: text("sender-name"),
         senderAddress: text("sender-address").trim(),
         subjectPrefix: text("subject-prefix"),
         replyTo: radio("reply-to"),
-      },
-      layout: layout,
-      permissions: {
+      };
+    },
+    layout: function () {
+      const layout = {
+        imageMode: radio("image-mode"),
+        externalImages: radio("external-images"),
+        headerText: text("header-text"),
+        buttonLabel: text("button-label"),
+        customCss: text("custom-css"),
+      };
+      // The size matters only with "longest side at most" (the field is disabled otherwise) and is kept as saved.
+      if (layout.imageMode === "max_side") {
+        layout.imageMaxSide = integer("image-max-side");
+      }
+      return layout;
+    },
+    permissions: function () {
+      return {
         mode: radio("permission-mode"),
         groups: state.groups.ids().map(function (id) {
           return { groupId: id };
@@ -785,9 +830,67 @@
         allowExternal: byId("allow-external").checked,
         allowedDomains: state.domains.slice(),
         maxRecipients: integer("max-recipients"),
+        confirmAbove: integer("confirm-above"),
+        withoutAccess: radio("without-access"),
+      };
+    },
+    smtp: function () {
+      const mode = radio("smtp-mode");
+      // With pagemail's server the own-server fields are hidden: they are kept as saved, not sent half-edited.
+      return mode !== "custom" ? { mode: mode } : {
+        mode: mode,
+        host: text("smtp-host").trim(),
+        port: integer("smtp-port"),
+        security: byId("smtp-security").value,
+        username: text("smtp-username").trim(),
+      };
+    },
+    debug: function () {
+      return state.debugTouched ? { mode: radio("debug-mode"), hours: byId("debug-hours").value } : null;
+    },
+  };
+
+  // Everything the admin can change in a section, to tell whether it has unsaved changes.
+  function snapshot(name) {
+    const extra = {
+      permissions: function () {
+        return byId("max-attachment-mb").value;
       },
-      smtp: smtp,
+      smtp: function () {
+        return [byId("smtp-password").value !== "", byId("clear-password").checked];
+      },
     };
+    return JSON.stringify([VALUES[name](), extra[name] ? extra[name]() : null]);
+  }
+
+  function isDirty(name) {
+    return snapshot(name) !== state.baseline[name];
+  }
+
+  function markClean(name) {
+    state.baseline[name] = snapshot(name);
+  }
+
+  // The request body that saves one section, and nothing of the others.
+  function saveBody(name) {
+    if (name === "debug") {
+      return { debugLoggingHours: radio("debug-mode") === "on" ? debugHours() : 0 };
+    }
+    const values = VALUES[name]();
+    if (name === "permissions") {
+      values.maxAttachmentBytes = maxAttachmentBytes();
+    }
+    if (name === "smtp" && values.mode === "custom") {
+      const password = byId("smtp-password").value;
+      if (password) {
+        values.password = password;
+      } else if (byId("clear-password").checked) {
+        values.clearPassword = true;
+      }
+    }
+    const body = {};
+    body[name] = values;
+    return body;
   }
 
   function maxAttachmentBytes() {
@@ -805,51 +908,73 @@
     return hours >= 1 && hours <= 24 ? hours : null;
   }
 
-  // Everything the admin can change, to tell whether there are unsaved changes.
-  function currentSnapshot() {
-    return JSON.stringify([
-      values(),
-      byId("max-attachment-mb").value,
-      byId("smtp-password").value !== "",
-      byId("clear-password").checked,
-      state.debugTouched ? [radio("debug-mode"), byId("debug-hours").value] : null,
-    ]);
-  }
+  /* ---------------------------------------------------------- section state */
 
-  function markClean() {
-    state.snapshot = currentSnapshot();
-    updateFooter();
-  }
-
-  function updateFooter() {
-    if (state.saving) {
-      return;
+  // Next to each Save: saving, unsaved changes, or saved (until the next edit).
+  function updateStatus(name) {
+    const status = byId(name + "-save-status");
+    let kind = "";
+    if (state.saving[name]) {
+      kind = "saving";
+    } else if (isDirty(name)) {
+      kind = "unsaved";
+    } else if (state.justSaved[name]) {
+      kind = "saved";
     }
-    footerNote.textContent = currentSnapshot() !== state.snapshot ? t("admin.unsaved") : "";
+    const texts = { saving: "admin.saving", unsaved: "admin.sectionUnsaved", saved: "admin.sectionSaved" };
+    status.className = "section-status" + (kind ? " is-" + kind : "");
+    status.textContent = kind ? t(texts[kind]) : "";
+  }
+
+  function updateStatuses() {
+    SECTIONS.forEach(updateStatus);
   }
 
   /* --------------------------------------------------- fields that depend on others */
 
   function updateDependentFields() {
     byId("image-max-side").disabled = radio("image-mode") !== "max_side";
-    const groupsMode = radio("permission-mode") === "groups";
-    byId("allowed-groups-field").hidden = !groupsMode;
+    byId("allowed-groups-field").hidden = radio("permission-mode") !== "groups";
     byId("allowed-domains-field").hidden = !byId("allow-external").checked;
     byId("smtp-fields").hidden = radio("smtp-mode") !== "custom";
     byId("debug-hours").disabled = radio("debug-mode") !== "on";
+    updatePasswordState();
   }
 
-  function showPasswordState(passwordSet) {
-    const password = byId("smtp-password");
-    password.dataset.saved = passwordSet ? "true" : "false";
-    byId("clear-password-choice").hidden = !passwordSet;
-    updatePasswordPlaceholder();
+  function hostKey(value) {
+    return String(value || "").trim().toLowerCase();
   }
 
-  function updatePasswordPlaceholder() {
+  /*
+   * The saved password belongs to the host, port and username it was saved for (the server refuses to use it for
+   * any other: 400 password_required on a test, a field error on a save). True when the form points elsewhere and
+   * brings no new password, so the page can say so before the admin tries.
+   */
+  function passwordNeeded() {
+    const saved = state.saved && state.saved.smtp ? state.saved.smtp : {};
+    if (!saved.passwordSet || radio("smtp-mode") !== "custom" || byId("smtp-password").value ||
+        byId("clear-password").checked) {
+      return false;
+    }
+    return hostKey(text("smtp-host")) !== hostKey(saved.host) ||
+      String(integer("smtp-port")) !== String(saved.port) ||
+      text("smtp-username").trim() !== String(saved.username || "");
+  }
+
+  function updatePasswordState() {
     const password = byId("smtp-password");
-    const saved = password.dataset.saved === "true" && !byId("clear-password").checked;
-    password.placeholder = saved && !password.value ? t("smtp.passwordSaved") : "";
+    const needed = passwordNeeded();
+    const kept = password.dataset.saved === "true" && !byId("clear-password").checked && !needed;
+    password.placeholder = kept && !password.value ? t("smtp.passwordSaved") : "";
+    byId("smtp-password-again").hidden = !needed;
+    const described = ["smtp-password-help"];
+    if (needed) {
+      described.push("smtp-password-again");
+    }
+    if (errors.showing().indexOf("smtp-password") >= 0) {
+      described.push("smtp-password-error");
+    }
+    password.setAttribute("aria-describedby", described.join(" "));
   }
 
   function debugUntil(settings) {
@@ -889,7 +1014,7 @@
         renderDomains();
         announce(t("picker.removed", { name: domain }));
         byId("allowed-domains-input").focus();
-        changed();
+        edited("permissions", ["allowed-domains-input"]);
       }));
     });
     chips.hidden = !state.domains.length;
@@ -904,6 +1029,7 @@
     errors.clearOne("allowed-domains-input");
     if (!typed.length) {
       input.value = "";
+      edited("permissions", []);
       return true;
     }
     const bad = typed.filter(function (domain) {
@@ -920,7 +1046,7 @@
     if (bad.length) {
       errors.showOne("allowed-domains-input", t("permissions.notADomain", { domain: bad[0] }));
     }
-    changed();
+    edited("permissions", []);
     return !bad.length;
   }
 
@@ -935,7 +1061,7 @@
         const removed = state.domains.pop();
         renderDomains();
         announce(t("picker.removed", { name: removed }));
-        changed();
+        edited("permissions", ["allowed-domains-input"]);
       }
     });
     input.addEventListener("paste", function () {
@@ -945,7 +1071,11 @@
         }
       }, 0);
     });
-    input.addEventListener("blur", commitDomains);
+    input.addEventListener("blur", function () {
+      if (input.value.trim()) {
+        commitDomains();
+      }
+    });
     byId("allowed-domains-field").querySelector(".picker").addEventListener("click", function (event) {
       if (event.target === event.currentTarget || event.target.id === "allowed-domains-chips") {
         input.focus();
@@ -957,6 +1087,8 @@
 
   function schedulePreview() {
     window.clearTimeout(state.previewTimer);
+    // A problem with the last preview may be what was just edited away; the next answer tells.
+    byId("preview-problem").hidden = true;
     byId("preview-state").textContent = t("preview.updating");
     state.previewTimer = window.setTimeout(updatePreview, PREVIEW_DELAY_MS);
   }
@@ -967,10 +1099,9 @@
     }
     const mine = new AbortController();
     state.previewController = mine;
-    const current = values();
     const problem = byId("preview-problem");
     try {
-      const data = await state.api("POST", "/admin/preview", { layout: current.layout, mail: current.mail },
+      const data = await state.api("POST", "/admin/preview", { layout: VALUES.layout(), mail: VALUES.mail() },
         mine.signal);
       if (state.previewController !== mine) {
         return;
@@ -1012,66 +1143,104 @@
 
   /* -------------------------------------------------------------- mail server */
 
+  // The server the test uses: the form's, saved or not (pagemail's own server when that is chosen).
   function smtpTestBody() {
-    const current = values().smtp;
-    if (current.mode !== "custom") {
-      const savedMode = state.saved && state.saved.smtp ? state.saved.smtp.mode : "default";
-      // {} tests the *saved* server: right only when the saved choice is also the default server.
-      return savedMode === "custom" ? null : {};
-    }
-    const smtp = { host: current.host, port: current.port, security: current.security, username: current.username };
-    const password = byId("smtp-password").value;
-    if (password) {
-      smtp.password = password;
+    const smtp = VALUES.smtp();
+    if (smtp.mode === "custom") {
+      const password = byId("smtp-password").value;
+      if (password) {
+        smtp.password = password;
+      } else if (byId("clear-password").checked) {
+        smtp.clearPassword = true;
+      }
     }
     return { smtp: smtp };
   }
 
-  function showSmtpResult(ok, textValue) {
+  // kind: "ok", "warning" (it worked, with a caveat the admin must know) or "failed".
+  function showSmtpResult(kind, textValue) {
     const result = byId("smtp-result");
-    result.className = "test-result " + (ok ? "is-ok" : "is-failed");
+    result.className = "test-result is-" + kind;
     const holder = result.querySelector(".test-result-icon");
     holder.textContent = "";
-    holder.appendChild(icon(ok ? "success" : "error"));
+    holder.appendChild(icon(kind === "ok" ? "success" : kind === "warning" ? "warning" : "error"));
     result.querySelector(".test-result-text").textContent = textValue;
     result.hidden = false;
+  }
+
+  function hideSmtpResult() {
+    byId("smtp-result").hidden = true;
   }
 
   function stageText(stage) {
     return SMTP_STAGES[stage] ? t(SMTP_STAGES[stage]) : String(stage || "");
   }
 
-  async function runSmtpTest(button, path, okKey) {
-    const body = smtpTestBody();
-    if (body === null) {
-      showSmtpResult(false, t("smtp.saveFirst"));
-      return;
+  /*
+   * A success, told as it was: a server reached in plain text or without signing in is not "a connection that
+   * works" (the answer's `encrypted` and `authenticated` say how it went).
+   */
+  function successText(data, mail) {
+    const prefix = mail ? "smtp.testMail" : "smtp.test";
+    const encrypted = data.encrypted !== false;
+    const authenticated = data.authenticated !== false;
+    let key = prefix + "Ok";
+    if (!encrypted && !authenticated) {
+      key = prefix + "PlainAnonymous";
+    } else if (!encrypted) {
+      key = prefix + "Plain";
+    } else if (!authenticated) {
+      key = prefix + "Anonymous";
     }
+    let textValue = t(key);
+    if (!authenticated && data.authOffered) {
+      textValue += " " + t("smtp.authOffered");
+    }
+    return { kind: encrypted && authenticated ? "ok" : "warning", text: textValue };
+  }
+
+  async function runSmtpTest(button, path, mail) {
+    const body = smtpTestBody();
     // Only the mail server's fields: what the rest of the form said at the last save still stands.
-    Object.keys(FIELDS).filter(function (path) {
-      return path.indexOf("smtp.") === 0;
-    }).forEach(function (path) {
-      errors.clearOne(FIELDS[path].id);
+    ALSO_CLEARS["smtp-mode"].concat(["smtp-mode"]).forEach(function (id) {
+      errors.clearOne(id);
     });
+    hideSectionProblem("smtp");
     setBusy(button, true);
-    byId("smtp-result").hidden = true;
+    hideSmtpResult();
+    const edits = state.smtpEdits;
     try {
       const data = await state.api("POST", path, body);
+      if (edits !== state.smtpEdits) {
+        return; // the fields changed while the server was asked: this answer is about other values
+      }
       if (data.ok) {
-        showSmtpResult(true, t(okKey));
+        const success = successText(data, mail);
+        showSmtpResult(success.kind, success.text);
       } else {
-        showSmtpResult(false, t("smtp.failedAt", { stage: stageText(data.stage), message: data.message || "" }));
+        showSmtpResult("failed", t("smtp.failedAt", { stage: stageText(data.stage), message: data.message || "" }));
       }
     } catch (error) {
       if (error.status === 403) {
         refuse();
         return;
       }
+      if (edits !== state.smtpEdits) {
+        return;
+      }
+      if (error.code === "password_required") {
+        errors.showOne("smtp-password", t("smtp.passwordAgainError"));
+        updatePasswordState();
+        errors.focusFirst(byId("smtp-section"));
+        showSmtpResult("failed", t("smtp.notTested", { reason: t("smtp.passwordAgainError") }));
+        return;
+      }
       if (error.details && error.details.fields) {
         errors.show(error.details.fields);
-        errors.focusFirst();
+        updatePasswordState();
+        errors.focusFirst(byId("smtp-section"));
       }
-      showSmtpResult(false, error.message);
+      showSmtpResult("failed", error.message);
     } finally {
       setBusy(button, false);
     }
@@ -1080,141 +1249,221 @@
   /* ---------------------------------------------------------------- save */
 
   // What the form can tell before asking the server, as whole sentences by API path.
-  function clientProblems() {
+  function clientProblems(name) {
     const problems = {};
-    if (radio("permission-mode") === "groups" && !state.groups.ids().length) {
-      // Saved as is, nobody could send any page.
-      problems["permissions.groups"] = t("permissions.groupsEmpty");
+    if (name === "permissions") {
+      if (radio("permission-mode") === "groups" && !state.groups.ids().length) {
+        // Saved as is, nobody could send any page.
+        problems["permissions.groups"] = t("permissions.groupsEmpty");
+      }
+      if (maxAttachmentBytes() === null) {
+        problems["permissions.maxAttachmentBytes"] = t("permissions.maxAttachmentInvalid");
+      }
+      const confirmAbove = integer("confirm-above");
+      if (typeof confirmAbove !== "number" || confirmAbove < 1 || confirmAbove > 10000) {
+        problems["permissions.confirmAbove"] = t("permissions.confirmAboveInvalid");
+      }
+      if (byId("allowed-domains-input").value.trim() && !commitDomains()) {
+        problems["permissions.allowedDomains"] = t("permissions.notADomain", {
+          domain: byId("allowed-domains-input").value.split(/[\s,;]+/)[0],
+        });
+      }
     }
-    if (maxAttachmentBytes() === null) {
-      problems["permissions.maxAttachmentBytes"] = t("permissions.maxAttachmentInvalid");
-    }
-    if (state.debugTouched && radio("debug-mode") === "on" && debugHours() === null) {
+    if (name === "debug" && radio("debug-mode") === "on" && debugHours() === null) {
       problems.debugLoggingHours = t("debug.hoursInvalid");
-    }
-    if (byId("allowed-domains-input").value.trim() && !commitDomains()) {
-      problems["permissions.allowedDomains"] = t("permissions.notADomain", {
-        domain: byId("allowed-domains-input").value.split(/[\s,;]+/)[0],
-      });
     }
     return problems;
   }
 
-  function saveBody() {
-    const body = values();
-    body.permissions.maxAttachmentBytes = maxAttachmentBytes();
-    const password = byId("smtp-password").value;
-    if (body.smtp.mode === "custom" && password) {
-      body.smtp.password = password;
-    } else if (body.smtp.mode === "custom" && byId("clear-password").checked) {
-      body.smtp.clearPassword = true;
+  function hideSectionProblem(name) {
+    if (state.problem[name]) {
+      state.problem[name] = "";
+      sectionMessages[name].hide();
     }
-    if (state.debugTouched) {
-      body.debugLoggingHours = radio("debug-mode") === "on" ? debugHours() : 0;
-    }
-    return body;
   }
 
-  function refusedSave(fields, sentences) {
+  function sectionFieldErrors(name) {
+    return errors.showing().filter(function (id) {
+      return sectionOfNode(byId(id + "-error")) === name;
+    });
+  }
+
+  function refusedSave(name, fields, sentences) {
     const leftOver = errors.show(fields, sentences);
+    updatePasswordState();
     const count = Object.keys(fields).length;
-    message.show("error", t("admin.notSavedTitle"), t("admin.notSavedBody", { count: count }), leftOver);
-    if (!errors.focusFirst()) {
-      message.focus();
+    state.problem[name] = leftOver.length ? "other" : "fields";
+    sectionMessages[name].show("error", t("admin.notSavedTitle"), t("admin.notSavedBody", { count: count }),
+      leftOver);
+    if (!errors.focusFirst(byId(name + "-section"))) {
+      sectionMessages[name].focus();
     }
     announce(t("admin.notSavedTitle"));
   }
 
-  async function save(event) {
+  async function save(name, event) {
     event.preventDefault();
-    if (state.saving) {
+    if (state.saving[name]) {
       return;
     }
-    errors.clear();
+    Object.keys(FIELDS).filter(function (path) {
+      return sectionOfPath(path) === name;
+    }).forEach(function (path) {
+      errors.clearOne(FIELDS[path].id);
+    });
+    hideSectionProblem(name);
     message.hide();
-    const problems = clientProblems();
+    const problems = clientProblems(name);
     if (Object.keys(problems).length) {
-      refusedSave(problems, problems);
+      refusedSave(name, problems, problems);
       return;
     }
-    state.saving = true;
-    setBusy(saveButton, true);
-    footerNote.textContent = t("admin.saving");
+    if (!isDirty(name)) {
+      state.justSaved[name] = false;
+      byId(name + "-save-status").className = "section-status";
+      byId(name + "-save-status").textContent = t("admin.noChanges");
+      return;
+    }
+    const button = byId(name + "-save");
+    const sent = snapshot(name);
+    state.saving[name] = true;
+    state.justSaved[name] = false;
+    setBusy(button, true);
+    updateStatus(name);
     try {
-      const data = await state.api("PUT", "/admin/settings", saveBody());
-      fill(data);
-      state.saving = false;
-      markClean();
-      if (!flag("success", t("admin.savedTitle"), t("admin.savedBody"))) {
-        footerNote.textContent = t("admin.savedTitle");
+      const data = await state.api("PUT", "/admin/settings", saveBody(name));
+      state.saved = data;
+      // The saved section shows what the server kept; sections without edits catch up with the answer too (another
+      // admin may have changed them); sections with unsaved edits keep them.
+      const previewBefore = snapshot("mail") + snapshot("layout");
+      SECTIONS.forEach(function (other) {
+        if (other === name && snapshot(name) !== sent) {
+          // Edited again while the save was on its way: those newer edits stay, as unsaved changes.
+          state.baseline[name] = sent;
+        } else if (other === name || !isDirty(other)) {
+          fillSection(other, data);
+          markClean(other);
+        }
+      });
+      state.saving[name] = false;
+      state.justSaved[name] = true;
+      if (name === "smtp") {
+        hideSmtpResult();
       }
-      announce(t("admin.savedTitle"));
+      afterChange();
+      if (snapshot("mail") + snapshot("layout") !== previewBefore) {
+        schedulePreview();
+      }
+      flag("success", t("admin.savedTitle"), t("admin.savedBody"));
+      announce(t("admin.sectionSavedAnnounce", { section: byId(name + "-heading").textContent }));
     } catch (error) {
-      state.saving = false;
+      state.saving[name] = false;
       if (error.status === 403) {
         refuse();
       } else if (error.code === "invalid_settings" && error.details && error.details.fields) {
-        // The server counts bytes; the form shows MB, so that range message is ours.
-        refusedSave(error.details.fields, { "permissions.maxAttachmentBytes": t("permissions.maxAttachmentInvalid") });
+        const sentences = {
+          // The server counts bytes; the form shows MB, so that range message is ours.
+          "permissions.maxAttachmentBytes": t("permissions.maxAttachmentInvalid"),
+        };
+        if (error.details.fields["smtp.password"] && passwordNeeded()) {
+          sentences["smtp.password"] = t("smtp.passwordAgainError");
+        }
+        refusedSave(name, error.details.fields, sentences);
       } else {
-        message.show("error", t("admin.notSavedTitle"), error.message);
-        message.focus();
+        state.problem[name] = "other";
+        sectionMessages[name].show("error", t("admin.notSavedTitle"), error.message);
+        sectionMessages[name].focus();
       }
-      updateFooter();
     } finally {
-      state.saving = false;
-      setBusy(saveButton, false);
+      state.saving[name] = false;
+      setBusy(button, false);
+      updateStatus(name);
     }
   }
 
   /* ---------------------------------------------------------------- wiring */
 
-  function changed() {
+  // Everything that follows from a change anywhere.
+  function afterChange() {
     updateDependentFields();
-    updatePasswordPlaceholder();
     showDebugStatus();
-    updateFooter();
+    updateStatuses();
   }
 
-  function inSection(node, headingId) {
-    const section = node.closest(".settings-section");
-    return !!section && section.getAttribute("aria-labelledby") === headingId;
+  /*
+   * An edit in a section: the errors it may have fixed go (the save or test tells again if not), as does the
+   * section's "not saved" summary once none of its field errors is left, and a stale mail-server test result.
+   */
+  function edited(name, ids) {
+    ids.forEach(function (id) {
+      [id].concat(ALSO_CLEARS[id] || []).forEach(errors.clearOne);
+    });
+    state.justSaved[name] = false;
+    if (state.problem[name] === "other" || (state.problem[name] === "fields" && !sectionFieldErrors(name).length)) {
+      hideSectionProblem(name);
+    }
+    if (name === "smtp") {
+      state.smtpEdits += 1;
+      hideSmtpResult();
+    }
+    afterChange();
+  }
+
+  // The error slot id of the control an event came from (radios by their name).
+  function controlId(target) {
+    if (target.type === "radio") {
+      return target.name;
+    }
+    return target.id || "";
+  }
+
+  function onEdit(event) {
+    const target = event.target;
+    const name = sectionOfNode(target);
+    if (!name) {
+      return;
+    }
+    if (target.name === "debug-mode" || target.id === "debug-hours") {
+      state.debugTouched = true;
+    }
+    if (target.id === "smtp-password" && target.value) {
+      byId("clear-password").checked = false;
+    }
+    if (target.id === "allowed-groups-input" || target.id === "allowed-domains-input") {
+      // Typing a search or a domain is not yet a change; picking one is (the picker and the chips tell).
+      if (target.id === "allowed-domains-input") {
+        errors.clearOne("allowed-domains-input");
+      }
+      return;
+    }
+    edited(name, [controlId(target)]);
+    if (event.type === "input" && (name === "layout" || name === "mail")) {
+      schedulePreview();
+    }
   }
 
   function wire() {
-    form.addEventListener("submit", save);
-    form.addEventListener("input", function (event) {
-      if (event.target.name === "debug-mode" || event.target.id === "debug-hours") {
-        state.debugTouched = true;
-      }
-      if (event.target.id === "smtp-password" && event.target.value) {
-        byId("clear-password").checked = false;
-      }
-      changed();
-      if (inSection(event.target, "layout-heading") || inSection(event.target, "mail-heading")) {
-        schedulePreview();
-      }
+    SECTIONS.forEach(function (name) {
+      byId(name + "-section").addEventListener("submit", function (event) {
+        save(name, event);
+      });
     });
-    form.addEventListener("change", function (event) {
-      if (event.target.name === "debug-mode") {
-        state.debugTouched = true;
-      }
-      changed();
-    });
+    settingsForm.addEventListener("input", onEdit);
+    settingsForm.addEventListener("change", onEdit);
     byId("preview-toggle").addEventListener("click", togglePreviewText);
     byId("smtp-test").addEventListener("click", function () {
-      runSmtpTest(byId("smtp-test"), "/admin/smtp/test", "smtp.testOk");
+      runSmtpTest(byId("smtp-test"), "/admin/smtp/test", false);
     });
     byId("smtp-test-mail").addEventListener("click", function () {
-      runSmtpTest(byId("smtp-test-mail"), "/admin/smtp/test-mail", "smtp.testMailOk");
+      runSmtpTest(byId("smtp-test-mail"), "/admin/smtp/test-mail", true);
     });
     wireDomains();
   }
 
   function refuse() {
-    form.hidden = true;
-    footer.hidden = true;
+    settingsForm.hidden = true;
     byId("settings-intro").hidden = true;
+    byId("settings-hint").hidden = true;
     message.show("warning", t("admin.notAdminTitle"), t("admin.notAdmin"));
   }
 
@@ -1226,7 +1475,9 @@
       message.show("error", t("admin.loadFailed"), error.message);
       return;
     }
-    state.groups = groupPicker("allowed-groups", state.api, changed);
+    state.groups = groupPicker("allowed-groups", state.api, function () {
+      edited("permissions", ["allowed-groups-input"]);
+    });
     let settings;
     try {
       settings = await state.api("GET", "/admin/settings");
@@ -1239,12 +1490,15 @@
       }
       return;
     }
-    fill(settings);
+    state.saved = settings;
+    SECTIONS.forEach(function (name) {
+      fillSection(name, settings);
+    });
     wire();
-    form.hidden = false;
-    footer.hidden = false;
+    settingsForm.hidden = false;
     showLoaded(root);
-    markClean();
+    SECTIONS.forEach(markClean);
+    afterChange();
     updatePreview();
   }
 

@@ -25,7 +25,7 @@ from mail.recipients import emails_for
 from mail.render import MailContent, PageInfo, prepare_page, render_mail
 from mail.transport import Envelope, MailServerError, SmtpServer, check_connection, deliver, host_problem
 from models import SpaceSettings, TenantSettings, db
-from models.settings_update import apply_changes, group_ids, read_changes, settings_as_dict
+from models.settings_update import Changes, apply_changes, group_ids, read_changes, settings_as_dict
 from views.context import clients, mail_settings, smtp_server, tenant_settings
 from views.errors import LOCALE_HEADER
 from views.messages import german_message, wants_german
@@ -60,19 +60,51 @@ def site_admin_api(view: Callable[P, R]) -> Callable[P, R]:
 
 GERMAN_OUTCOMES = {
     "Connected": "Verbunden",
+    "Connected without encryption and without signing in": "Verbunden, ohne Verschlüsselung und ohne Anmeldung",
+    "Connected without encryption": "Verbunden, aber ohne Verschlüsselung",
+    "Connected without signing in": "Verbunden, aber ohne Anmeldung",
+    "A test mail is on its way to you, sent without encryption and without signing in": (
+        "Eine Test-E-Mail ist zu Ihnen unterwegs, gesendet ohne Verschlüsselung und ohne Anmeldung"
+    ),
+    "A test mail is on its way to you, sent without encryption": (
+        "Eine Test-E-Mail ist zu Ihnen unterwegs, gesendet ohne Verschlüsselung"
+    ),
+    "A test mail is on its way to you, sent without signing in": (
+        "Eine Test-E-Mail ist zu Ihnen unterwegs, gesendet ohne Anmeldung"
+    ),
     "The mail server refused your address": "Der Mailserver hat Ihre Adresse abgelehnt",
     "A test mail is on its way to you": "Eine Test-E-Mail ist zu Ihnen unterwegs",
 }
 
 
-def _outcome(ok: bool, stage: str, message: str, code: str | None = None, details: Any = None) -> Response:
-    """The answer of *Test connection* / *Send me a test mail* (a 200 either way), in the page's language."""
+def _outcome(
+    ok: bool,
+    stage: str,
+    message: str,
+    code: str | None = None,
+    details: Any = None,
+    security: dict[str, bool] | None = None,
+) -> Response:
+    """The answer of *Test connection* / *Send me a test mail* (a 200 either way), in the page's language.
+
+    A success also says how the connection went (`encrypted`, `authenticated`): "connected" alone would pass a
+    plaintext, anonymous server off as a safe one.
+    """
     if wants_german(request.headers.get(LOCALE_HEADER)):
         message = german_message(code, message, details or {}) if code else GERMAN_OUTCOMES.get(message, message)
     body: dict[str, Any] = {"ok": ok, "stage": stage, "message": message}
     if code:
         body["code"] = code
+    if security is not None:
+        body.update(security)
     return jsonify(body)
+
+
+def _with_caveats(message: str, encrypted: bool, authenticated: bool, joiner: str) -> str:
+    """ "Connected" → "Connected without encryption and without signing in" (and the halves of it)."""
+    parts = (("without encryption", encrypted), ("without signing in", authenticated))
+    missing = [part for part, ok in parts if not ok]
+    return f"{message}{joiner}{' and '.join(missing)}" if missing else message
 
 
 def _tenant_host(identity: Identity) -> str | None:
@@ -109,6 +141,9 @@ def put_settings() -> Response:
         host_check=lambda h: host_problem(h, allow_private),
     )
     settings = tenant_settings(identity)
+    if _password_left_behind(settings, changes):
+        # Refused rather than cleared silently: the admin learns that the password must be typed again.
+        changes.errors["smtp.password"] = TYPE_AGAIN_FOR_ANOTHER_SERVER
     try:
         apply_changes(
             settings, changes, box=current_app.extensions["pagemail.secrets"], client_key=identity.tenant.client_key
@@ -120,8 +155,56 @@ def put_settings() -> Response:
     return jsonify(_settings_answer(identity, settings))
 
 
+TYPE_AGAIN_FOR_ANOTHER_SERVER = "must be entered again for another host, port or username"
+
+
+def _host_key(host: str | None) -> str:
+    return (host or "").strip().lower()
+
+
+def _bound_server(settings: TenantSettings) -> tuple[str, int, str]:
+    """The host, port and username the stored password was saved for."""
+    return _host_key(settings.smtp_host), settings.smtp_port, settings.smtp_username or ""
+
+
+def _password_left_behind(settings: TenantSettings, changes: Changes) -> bool:
+    """A change that would keep the stored password for another host, port or username (and brings no new one).
+
+    A stored secret only ever goes where it was saved for, so such a change is refused: otherwise whoever can save
+    settings could point the saved password at a server of their choice.
+    """
+    if not settings.smtp_password_encrypted or changes.password is not None or changes.clear_password:
+        return False
+    values = changes.values
+    target = (
+        _host_key(values.get("smtp_host", settings.smtp_host)),
+        values.get("smtp_port", settings.smtp_port),
+        values.get("smtp_username", settings.smtp_username) or "",
+    )
+    return target != _bound_server(settings)
+
+
+def _saved_password(settings: TenantSettings, client_key: str) -> str:
+    """The stored password, decrypted in memory (only called once its host, port and username match)."""
+    stored = TenantSettings(
+        smtp_mode="custom",
+        smtp_host=settings.smtp_host or "saved",
+        smtp_port=settings.smtp_port,
+        smtp_security=settings.smtp_security,
+        smtp_username=settings.smtp_username,
+        smtp_password_encrypted=settings.smtp_password_encrypted,
+    )
+    server = smtp_server(stored, client_key)
+    return server.password if server else ""
+
+
 def _server_for_test(identity: Identity, body: Any) -> SmtpServer:
-    """The saved server, or an unsaved one from the form (its password, if omitted, is the saved one)."""
+    """The saved server, or an unsaved one from the form.
+
+    An unsaved server gets the saved password only when it is the host, port and username the password was saved
+    for; for any other one the admin must type the password (400 `password_required`), so *Test connection* can't
+    be used to send the saved password to a server of someone's choosing.
+    """
     settings = tenant_settings(identity)
     smtp = body.get("smtp") if isinstance(body, dict) else None
     if isinstance(smtp, dict) and smtp.get("mode") == "default":
@@ -143,10 +226,28 @@ def _server_for_test(identity: Identity, body: Any) -> SmtpServer:
             "Some mail server settings are not valid", code="invalid_settings", details={"fields": changes.errors}
         )
     values = changes.values
-    saved = smtp_server(settings, identity.tenant.client_key) if settings.smtp_mode == "custom" else None
-    password = changes.password if changes.password is not None else (saved.password if saved else "")
+    host = values.get("smtp_host", settings.smtp_host)
+    if not host:
+        raise ValidationError(
+            "Some mail server settings are not valid",
+            code="invalid_settings",
+            details={"fields": {"smtp.host": "is required for your own mail server"}},
+        )
+    if changes.password is not None:
+        password = changes.password
+    elif changes.clear_password or not settings.smtp_password_encrypted:
+        password = ""
+    elif _password_left_behind(settings, changes):
+        raise ValidationError(
+            "Enter the password again: the saved password is only used with the host, port and username "
+            "it was saved for",
+            code="password_required",
+            details={"field": "smtp.password"},
+        )
+    else:
+        password = _saved_password(settings, identity.tenant.client_key)
     return SmtpServer(
-        values.get("smtp_host", settings.smtp_host),
+        host,
         values.get("smtp_port", settings.smtp_port),
         values.get("smtp_security", settings.smtp_security),
         values.get("smtp_username", settings.smtp_username),
@@ -163,12 +264,22 @@ def test_smtp() -> Response:
     identity = current_identity()
     server = _server_for_test(identity, request.get_json(silent=True) or {})
     try:
-        check_connection(server)
+        check = check_connection(server)
     except MailServerError as error:
         return _outcome(False, error.stage, error.message, error.code, error.details)
     except ValidationError as error:
         return _outcome(False, "connect", error.message, error.code, error.details)
-    return _outcome(True, "auth" if server.username else "tls", "Connected")
+    stage = "auth" if check.authenticated else "tls" if check.encrypted else "connect"
+    return _outcome(
+        True,
+        stage,
+        _with_caveats("Connected", check.encrypted, check.authenticated, " "),
+        security={
+            "encrypted": check.encrypted,
+            "authenticated": check.authenticated,
+            "authOffered": check.auth_offered,
+        },
+    )
 
 
 def _space_key(space_key: str) -> str:
@@ -185,14 +296,27 @@ def _space_row(identity: Identity, space_key: str) -> SpaceSettings | None:
     ).scalar_one_or_none()
 
 
-def _space_answer(identity: Identity, row: SpaceSettings | None, enforced: bool) -> dict[str, Any]:
+def _space_answer(
+    identity: Identity, row: SpaceSettings | None, settings: TenantSettings, can_change: bool | None = None
+) -> dict[str, Any]:
+    """The space's settings and, by name, who may send: the site's groups (when the site admin restricts sending)
+    next to the space's own, so a refusal can name the groups instead of saying "certain groups"."""
     ids = list(row.group_ids or []) if row else []
-    names = group_names(clients(identity, budget=20)[0], ids) if ids else {}
-    return {
+    site_ids = list(settings.allowed_group_ids or []) if settings.permission_mode == "groups" else []
+    wanted = list(dict.fromkeys(ids + site_ids))
+    names = group_names(clients(identity, budget=20)[0], wanted) if wanted else {}
+    answer: dict[str, Any] = {
         "enabled": row.enabled if row else True,
         "groups": [{"groupId": g, "name": names.get(g, "")} for g in ids],
-        "globalEnforced": enforced,
+        "globalEnforced": settings.enforce_in_all_spaces,
+        "site": {
+            "mode": settings.permission_mode,
+            "groups": [{"groupId": g, "name": names.get(g, "")} for g in site_ids],
+        },
     }
+    if can_change is not None:
+        answer["canChange"] = can_change
+    return answer
 
 
 @bp.get("/spaces/<space_key>/settings")
@@ -202,10 +326,11 @@ def get_space_settings(space_key: str) -> Response:
     enforce("admin", identity)
     space_key = _space_key(space_key)
     user_client, _ = clients(identity, budget=20)
-    # Asking for the space as the user also proves the user can see it (404 otherwise).
-    user_client.get_json(f"rest/api/space/{space_key}")
+    # Asking for the space as the user also proves the user can see it (404 otherwise); its operations say whether
+    # the user administers it, so the page can be read-only from the start instead of after a refused save.
+    can_change = is_space_admin(user_client, space_key)
     settings = tenant_settings(identity)
-    return jsonify(_space_answer(identity, _space_row(identity, space_key), settings.enforce_in_all_spaces))
+    return jsonify(_space_answer(identity, _space_row(identity, space_key), settings, can_change))
 
 
 @bp.put("/spaces/<space_key>/settings")
@@ -216,7 +341,12 @@ def put_space_settings(space_key: str) -> Response:
     space_key = _space_key(space_key)
     user_client, _ = clients(identity, budget=20)
     if not is_space_admin(user_client, space_key):
-        raise ForbiddenError("Only space admins can change pagemail settings for this space", code="not_space_admin")
+        current = _space_answer(identity, _space_row(identity, space_key), tenant_settings(identity), False)
+        raise ForbiddenError(
+            "Only space admins can change pagemail settings for this space",
+            code="not_space_admin",
+            details={"current": current},
+        )
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or set(body) - {"enabled", "groups"}:
         raise ValidationError('Send {"enabled": bool, "groups": [{"groupId"}]}', details={"field": "body"})
@@ -233,8 +363,12 @@ def put_space_settings(space_key: str) -> Response:
     if ids and settings.enforce_in_all_spaces:
         errors["groups"] = "the site admin enforces the global permissions in all spaces"
     if errors:
+        # The current settings come along: who may send (by name), and whether the site admin enforces them now.
+        current = _space_answer(identity, _space_row(identity, space_key), settings, True)
         raise ValidationError(
-            "Some settings are not valid; nothing was saved", code="invalid_settings", details={"fields": errors}
+            "Some settings are not valid; nothing was saved",
+            code="invalid_settings",
+            details={"fields": errors, "current": current},
         )
     row = _space_row(identity, space_key)
     if row is None:
@@ -244,7 +378,7 @@ def put_space_settings(space_key: str) -> Response:
     if ids is not None:
         row.group_ids = ids
     db.session.commit()
-    return jsonify(_space_answer(identity, row, settings.enforce_in_all_spaces))
+    return jsonify(_space_answer(identity, row, settings, True))
 
 
 @bp.post("/admin/smtp/test-mail")
@@ -273,10 +407,31 @@ def send_test_mail() -> Response:
         return _outcome(False, error.stage, error.message, error.code, error.details)
     if refused:
         return _outcome(False, "RCPT", "The mail server refused your address")
-    return _outcome(True, "sent", "A test mail is on its way to you")
+    # deliver() fails unless TLS and the sign-in (when there is a username) worked, so the settings tell.
+    encrypted, authenticated = server.security in ("starttls", "tls"), bool(server.username)
+    return _outcome(
+        True,
+        "sent",
+        _with_caveats("A test mail is on its way to you", encrypted, authenticated, ", sent "),
+        security={"encrypted": encrypted, "authenticated": authenticated},
+    )
 
 
 SAMPLE_PAGE = Path(__file__).resolve().parent.parent / "templates" / "mail" / "sample_page.html"
+SAMPLE_TITLE = "Quarterly planning"
+
+
+def _sample_body(title: str) -> str:
+    """The sample page's body as Confluence's export_view gives it: without the page title.
+
+    The mail chrome already shows the title (linked, above the content); the sample file opens with the same
+    heading, which would show it twice.
+    """
+    html = SAMPLE_PAGE.read_text(encoding="utf-8")
+    leading = re.match(r"\s*<h1\b[^>]*>(.*?)</h1>\s*", html, re.DOTALL)
+    if leading and re.sub(r"<[^>]+>|\s+", " ", leading.group(1)).strip() == title:
+        return html[leading.end() :]
+    return html
 
 
 @bp.post("/admin/preview")
@@ -305,19 +460,19 @@ def layout_preview() -> Response:
     base = identity.tenant.base_url
     page = PageInfo(
         content_id="1",
-        title="Quarterly planning",
+        title=SAMPLE_TITLE,
         web_url=f"{base}/spaces/DEMO/pages/1",
         base_url=base,
         space_key="DEMO",
     )
-    prepared = prepare_page(SAMPLE_PAGE.read_text(encoding="utf-8"), page, layout)
+    prepared = prepare_page(_sample_body(SAMPLE_TITLE), page, layout)
     locale = (request.headers.get("X-Pagemail-Locale") or "en")[:10]
     rendered = render_mail(
         prepared,
         page,
         MailContent(sender_name="Alex Example", message="Have a look!", locale=locale),
         layout,
-        f"{prefix} Quarterly planning".strip(),
+        f"{prefix} {SAMPLE_TITLE}".strip(),
         {},
     )
     return jsonify({"subject": rendered.subject, "html": rendered.html, "text": rendered.text})

@@ -63,9 +63,7 @@ GERMAN: dict[str, Entry] = {
     ),
     "invalid_id": ("Eine ID in der Anfrage ist ungültig.",),
     "nested_too_deeply": ("Die Anfrage ist zu tief verschachtelt.",),
-    "action_too_large": (
-        "Dafür wären mehr als {maxCalls} Aufrufe an Confluence nötig; wählen Sie weniger Empfänger.",
-    ),
+    "action_too_large": ("Dafür wären mehr als {maxCalls} Aufrufe an Confluence nötig; wählen Sie weniger Empfänger.",),
     # Send request
     "no_recipients": ("Fügen Sie mindestens einen Empfänger hinzu.",),
     "no_deliverable_recipients": ("Keiner der Empfänger hat eine E-Mail-Adresse, die Confluence uns verwenden lässt.",),

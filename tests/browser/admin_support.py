@@ -77,6 +77,27 @@ def open_module_in_host(browser: Chrome, stack: Any, module_key: str, root_id: s
     enter_app_frame(browser, "[data-ap-modal-body] iframe", root_id)
 
 
+def save_section(browser: Chrome, section: str) -> None:
+    """Click a settings section's own Save button and wait until its save has come back."""
+    button = browser.find_element(By.ID, f"{section}-save")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    button.click()
+    wait(browser).until(lambda _driver: button.get_attribute("aria-busy") != "true")
+
+
+def section_status(browser: Chrome, section: str) -> str:
+    return str(browser.find_element(By.ID, f"{section}-save-status").text)
+
+
+def retype(browser: Chrome, element_id: str, text: str) -> None:
+    field = browser.find_element(By.ID, element_id)
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(Keys.DELETE)
+    if text:
+        field.send_keys(text)
+    assert field.get_attribute("value") == text
+
+
 def pick_group(browser: Chrome, input_id: str, name: str) -> None:
     """In a group picker: type a few letters, arrow down to the group named `name`, take it with Enter."""
     field = browser.find_element(By.ID, input_id)
