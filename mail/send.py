@@ -39,7 +39,7 @@ from mail.recipients import (
     split_batches,
 )
 from mail.render import CONTENT_WIDTH, Layout, MailContent, PageInfo, RenderedMail, prepare_page, render_mail
-from mail.transport import Envelope, SmtpServer, deliver
+from mail.transport import Envelope, SmtpServer, deliver_batches
 from mail.viewers import ViewCheck, check_viewers
 
 log = logging.getLogger(__name__)
@@ -492,9 +492,14 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
                 readdress(message, to=batch.to, cc=batch.cc, message_id_domain=ctx.message_id_domain)
             yield Envelope(message, from_address, batch.envelope, deferred)
 
-    refused = {a.lower() for a in deliver(ctx.smtp, envelopes())}
-    delivered = sum(1 for a in recipients.addresses if a.lower() not in refused)
-    copied = bool(own_copy) and own_copy[0].lower() not in refused
+    outcomes = deliver_batches(ctx.smtp, envelopes())
+    if all(o.status != "delivered" for o in outcomes):
+        first = next(o.error for o in outcomes if o.error is not None)
+        raise first
+    refused = {a.lower() for o in outcomes for a in o.refused}
+    missed = {a.lower() for o in outcomes if o.status != "delivered" for a in o.recipients}
+    delivered = sum(1 for a in recipients.addresses if a.lower() not in refused | missed)
+    copied = bool(own_copy) and own_copy[0].lower() not in refused | missed
     log.info("mail sent", extra={"mails": len(batches), "recipients": delivered})
     result: dict[str, Any] = {
         **summary(recipients),
@@ -507,4 +512,16 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
     }
     if refused:
         result["refused"] = len(refused)
+    if missed:
+        # Some mails of a split send went out, others not: say which, so nobody is sent the page twice.
+        result["partial"] = True
+        result["notDelivered"] = len(missed)
+        result["batches"] = [
+            {
+                "status": o.status,
+                "recipients": len(o.recipients),
+                **({"error": {"code": o.error.code, "message": o.error.message}} if o.error else {}),
+            }
+            for o in outcomes
+        ]
     return result

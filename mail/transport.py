@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Literal
 
 from errors import AppError, ValidationError
 from mail.smtp_stream import send_streaming
@@ -26,9 +27,16 @@ SECURITY_MODES = ("starttls", "tls", "none")
 HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", re.IGNORECASE
 )
+NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+", re.IGNORECASE)
 # Cloud metadata endpoints that are not covered by the private/link-local ranges.
-METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Cloud instance and task metadata services: AWS (IMDS, ECS task metadata), Alibaba, AWS over IPv6.
+METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
+)
 TEMPORARY_RETRY_DELAY = 2.0
+# Failures after which the connection is gone: the send's remaining mails are not tried on it.
+CONNECTION_LOST = frozenset({"smtp_disconnected", "smtp_timeout"})
 
 
 class MailServerError(AppError):
@@ -79,6 +87,8 @@ def vetted_address(host: str, port: int, allow_private: bool) -> str:
         ) from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
+        if is_metadata_address(address):
+            continue  # never, not even with private hosts allowed (also numeric spellings like 0xa9fea9fe)
         if allow_private or not is_forbidden_address(address):
             return str(address)
     raise ValidationError(
@@ -88,17 +98,59 @@ def vetted_address(host: str, port: int, allow_private: bool) -> str:
     )
 
 
-def is_forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or address in METADATA_ADDRESSES
+NOT_GLOBAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/4",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo client), so it is judged by what it reaches."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return address.ipv4_mapped
+        if address.sixtofour:
+            return address.sixtofour
+        if address.teredo:
+            return address.teredo[1]
+        if address in NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def is_metadata_address(address: IPAddress) -> bool:
+    return _embedded(address) in METADATA_ADDRESSES or address in METADATA_ADDRESSES
+
+
+def is_forbidden_address(address: IPAddress) -> bool:
+    """Anything but a globally reachable unicast address: private, shared (100.64/10), loopback, link-local,
+    reserved, documentation, multicast, and metadata addresses, also when wrapped in IPv6. IANA's special-purpose
+    list is spelled out because `is_global` follows it only in newer Python releases."""
+    inner = _embedded(address)
+    return any(
+        not a.is_global
+        or a.is_multicast
+        or a.is_unspecified
+        or a in METADATA_ADDRESSES
+        or any(a in network for network in NOT_GLOBAL if network.version == a.version)
+        for a in {address, inner}
     )
 
 
@@ -109,14 +161,15 @@ def host_problem(host: str, allow_private: bool) -> str | None:
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        if not HOSTNAME.match(host):
+        if not HOSTNAME.match(host) or NUMERIC_LABEL.fullmatch(host.rsplit(".", 1)[-1]):
+            # A numeric last label is an IP address in another spelling (0xa9fea9fe, 2852039166, 0251.0376…).
             return "is not a valid host name"
         if host.lower() in {"localhost", "localhost.localdomain"} or host.lower().endswith(".localhost"):
             return None if allow_private else "may not be a loopback host"
         if host.lower() in {"metadata.google.internal", "metadata"}:
             return "may not be a cloud metadata host"
         return None
-    if address in METADATA_ADDRESSES:
+    if is_metadata_address(address):
         return "may not be a cloud metadata address"
     if not allow_private and is_forbidden_address(address):
         return "may not be a loopback, private, link-local or metadata address"
@@ -227,23 +280,73 @@ def _refusal(exc: smtplib.SMTPResponseException, stage: str) -> MailServerError:
     )
 
 
-def deliver(server: SmtpServer, envelopes: Iterable[Envelope]) -> dict[str, tuple[int, str]]:
-    """Send every envelope on one connection. Returns refused recipients (address → (code, text)).
+@dataclass
+class BatchOutcome:
+    """What happened to one mail of a send: delivered (perhaps with refused recipients), failed, or not tried."""
 
-    A temporary (4xx) refusal of a whole mail before it was accepted is retried once; a mail the server accepted is
-    never sent again, so a retry can't duplicate it.
+    status: Literal["delivered", "failed", "not_tried"]
+    recipients: Sequence[str]
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+    error: MailServerError | None = None
+
+
+def deliver_batches(server: SmtpServer, envelopes: Iterable[Envelope]) -> list[BatchOutcome]:
+    """Send every envelope on one connection and report each one.
+
+    A mail the server refused does not stop the others; once the connection is lost, the rest are reported as not
+    tried. A temporary (4xx) refusal before the server accepted a mail is retried once; a mail the server accepted
+    is never sent again, so a retry can't duplicate it.
     """
-    refused: dict[str, tuple[int, str]] = {}
-    smtp = open_connection(server)
+    outcomes: list[BatchOutcome] = []
+    smtp: smtplib.SMTP | None = open_connection(server)
     try:
         for envelope in envelopes:
-            refused.update(_send_one(smtp, server, envelope))
+            if smtp is None:
+                outcomes.append(BatchOutcome("not_tried", envelope.recipients))
+                continue
+            try:
+                refused = _send_one(smtp, server, envelope)
+            except MailServerError as error:
+                outcomes.append(BatchOutcome("failed", envelope.recipients, error=error))
+                if error.code in CONNECTION_LOST or not _still_open(smtp):
+                    smtp = None
+                continue
+            outcomes.append(BatchOutcome("delivered", envelope.recipients, refused))
     finally:
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            smtp.close()
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+    return outcomes
+
+
+def deliver(server: SmtpServer, envelopes: Iterable[Envelope]) -> dict[str, tuple[int, str]]:
+    """Send every envelope; raise the first failure. Returns refused recipients (address → (code, text))."""
+    refused: dict[str, tuple[int, str]] = {}
+    for outcome in deliver_batches(server, envelopes):
+        if outcome.error is not None:
+            raise outcome.error
+        refused.update(outcome.refused)
     return refused
+
+
+def _still_open(smtp: smtplib.SMTP) -> bool:
+    return getattr(smtp, "sock", None) is not None
+
+
+def _reset(smtp: smtplib.SMTP) -> None:
+    """Start the transaction over; a server that closed the connection (421) refused the mail for now."""
+    try:
+        if not _still_open(smtp):
+            raise smtplib.SMTPServerDisconnected("closed")
+        smtp.rset()
+    except (smtplib.SMTPServerDisconnected, OSError):
+        raise MailServerError(
+            "The mail server refused the mail temporarily and closed the connection; try again later",
+            code="smtp_temporary",
+            stage="RCPT",
+        ) from None
 
 
 def _send_one(smtp: smtplib.SMTP, server: SmtpServer, envelope: Envelope) -> dict[str, tuple[int, str]]:
@@ -256,22 +359,27 @@ def _send_one(smtp: smtplib.SMTP, server: SmtpServer, envelope: Envelope) -> dic
         except smtplib.SMTPRecipientsRefused as exc:
             temporary = all(400 <= code < 500 for code, _ in exc.recipients.values())
             if temporary and attempt == 1:
-                smtp.rset()
+                _reset(smtp)
                 time.sleep(TEMPORARY_RETRY_DELAY)
                 continue
+            if temporary:
+                break
             return {k: (v[0], v[1].decode("utf-8", "replace")) for k, v in exc.recipients.items()}
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
             stage = "MAIL" if isinstance(exc, smtplib.SMTPSenderRefused) else "DATA"
             if 400 <= exc.smtp_code < 500:
                 if attempt == 2:
                     break
-                try:
-                    smtp.rset()
-                except smtplib.SMTPServerDisconnected:
-                    break
+                _reset(smtp)
                 time.sleep(TEMPORARY_RETRY_DELAY)
                 continue
-            raise _refusal(exc, stage) from None
+            error = _refusal(exc, stage)
+            if _still_open(smtp):
+                try:
+                    smtp.rset()  # ready for the next mail of the send
+                except (smtplib.SMTPException, OSError):
+                    smtp.close()
+            raise error from None
         except smtplib.SMTPServerDisconnected:
             # Unknown whether the server kept the mail: never resend (no duplicates), say so.
             raise MailServerError(

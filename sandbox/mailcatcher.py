@@ -108,6 +108,7 @@ class MailCatcher:
         self._mails: list[CaughtMail] = []
         # Ids stay unique across clear(), so an old inbox link never shows another mail.
         self._ids = itertools.count(1)
+        # Replies to give instead of the normal one, in order; "" lets one command of that stage pass.
         self._faults: dict[str, deque[str]] = {stage: deque() for stage in _STAGES}
         self._rejected: dict[str, str] = {}
 
@@ -186,8 +187,9 @@ class MailCatcher:
 
     # -- knobs for failing mail servers -----------------------------------------------------------
 
-    def fail_next(self, code: int, message: str, stage: str = "RCPT", count: int = 1) -> None:
-        """Answer the next `count` commands of `stage` (MAIL, RCPT or DATA) with `code message`."""
+    def fail_next(self, code: int, message: str, stage: str = "RCPT", count: int = 1, after: int = 0) -> None:
+        """Answer the next `count` commands of `stage` (MAIL, RCPT or DATA) with `code message`, once `after`
+        commands of that stage have passed normally (e.g. `after=1`: the second mail's DATA fails)."""
         stage = stage.upper()
         if stage not in _STAGES:
             raise ValueError(f"stage must be one of {', '.join(_STAGES)}")
@@ -195,7 +197,7 @@ class MailCatcher:
             raise ValueError("count must be at least 1")
         reply = _reply(code, message)
         with self._changed:
-            self._faults[stage].extend([reply] * count)
+            self._faults[stage].extend([""] * after + [reply] * count)
 
     def reject_recipient(self, address: str, code: int = 550, message: str = "No such user") -> None:
         """Refuse `address` at RCPT (case-insensitively) until `clear_failures()`."""
@@ -214,7 +216,7 @@ class MailCatcher:
     def _take_fault(self, stage: str) -> str | None:
         with self._changed:
             faults = self._faults[stage]
-            return faults.popleft() if faults else None
+            return (faults.popleft() or None) if faults else None
 
     def _rejection_for(self, address: str) -> str | None:
         with self._changed:

@@ -54,3 +54,31 @@ def test_one_send_reaches_a_bounded_number_of_people(stack: LiveStack, monkeypat
     german = stack.api("POST", "/api/send", ADA, json=body, headers={"X-Pagemail-Locale": "de"}).json()
     assert german["error"]["message"] == "Eine E-Mail kann an höchstens 50 Empfänger gehen; diese erreichte 61."
     assert stack.catcher.messages() == []
+
+
+def test_a_refused_mail_of_a_split_send_is_reported_and_the_rest_still_go(stack: LiveStack) -> None:
+    import sqlalchemy as sa
+
+    from models import TenantSettings, db
+
+    with stack.app.app_context():
+        row = db.session.execute(sa.select(TenantSettings)).scalar_one()
+        row.max_recipients = 2
+        db.session.commit()
+    try:
+        to = [{"email": f"p{n}@external.example"} for n in range(5)]
+        stack.catcher.fail_next(554, "Message rejected as spam", stage="DATA", after=1)
+        response = stack.api("POST", "/api/send", ADA, json={"contentId": SIMPLE_PAGE, "to": to})
+        assert response.status_code == 200, response.text
+        result = response.json()
+        assert result["partial"] is True and result["recipients"] == 3 and result["notDelivered"] == 2
+        assert [b["status"] for b in result["batches"]] == ["delivered", "failed", "delivered"]
+        assert result["batches"][1]["error"]["code"] == "smtp_refused"
+        delivered = sorted(a for mail in stack.catcher.wait_for(2) for a in mail.rcpt_tos)
+        assert delivered == ["p0@external.example", "p1@external.example", "p4@external.example"]
+    finally:
+        stack.catcher.clear_failures()
+        with stack.app.app_context():
+            row = db.session.execute(sa.select(TenantSettings)).scalar_one()
+            row.max_recipients = 100
+            db.session.commit()

@@ -193,3 +193,66 @@ def test_deferred_attachments_are_encoded_on_the_wire(catcher: MailCatcher, size
     attachment = next(catcher.messages()[0].message().iter_attachments())
     assert attachment.get_filename() == "data.bin"
     assert attachment.get_content() == payload
+
+
+@pytest.mark.parametrize("stage", ["RCPT", "MAIL"])
+def test_a_server_closing_with_421_is_a_temporary_refusal_not_a_crash(catcher: MailCatcher, stage: str) -> None:
+    catcher.fail_next(421, "Service not available, closing channel", stage=stage)
+    with pytest.raises(MailServerError) as caught:
+        deliver(plain(catcher.port), [Envelope(message(["k@example.com"]), "p@example.com", ["k@example.com"])])
+    assert caught.value.code == "smtp_temporary" and caught.value.status == 502
+    assert catcher.messages() == []
+
+
+def test_each_mail_of_a_send_is_reported_and_a_refused_one_does_not_stop_the_rest(catcher: MailCatcher) -> None:
+    envelopes = [Envelope(message([f"b{n}@example.com"]), "p@example.com", [f"b{n}@example.com"]) for n in range(3)]
+    outcomes = transport.deliver_batches(plain(catcher.port), envelopes[:1])
+    assert [o.status for o in outcomes] == ["delivered"]
+    catcher.fail_next(554, "Message rejected as spam", stage="DATA")
+    outcomes = transport.deliver_batches(plain(catcher.port), envelopes[1:])
+    assert [o.status for o in outcomes] == ["failed", "delivered"]
+    assert outcomes[0].error is not None and outcomes[0].error.code == "smtp_refused"
+    assert sorted(a for m in catcher.wait_for(2) for a in m.rcpt_tos) == ["b0@example.com", "b2@example.com"]
+
+
+def test_after_a_lost_connection_the_remaining_mails_are_not_tried(catcher: MailCatcher) -> None:
+    envelopes = [Envelope(message([f"c{n}@example.com"]), "p@example.com", [f"c{n}@example.com"]) for n in range(3)]
+    catcher.fail_next(421, "Shutting down", stage="DATA")
+    outcomes = transport.deliver_batches(plain(catcher.port), envelopes)
+    assert [o.status for o in outcomes] == ["failed", "not_tried", "not_tried"]
+    assert catcher.messages() == []
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "100.64.0.1",
+        "100.127.255.254",
+        "192.0.0.8",
+        "198.18.0.1",
+        "2002:7f00:1::1",
+        "2002:a9fe:a9fe::1",
+        "100.100.100.200",
+    ],
+)
+def test_addresses_that_are_not_global_are_refused(host: str) -> None:
+    assert transport.host_problem(host, allow_private=False) is not None
+    with pytest.raises(ValidationError) as caught:
+        check_connection(SmtpServer(host, 587, "starttls"))
+    assert caught.value.code == "smtp_host_forbidden"
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["0xa9fea9fe", "2852039166", "::ffff:169.254.169.254", "169.254.170.2", "0251.0376.0251.0376", "[fd00:ec2::254]"],
+)
+def test_metadata_addresses_in_any_spelling_are_refused_even_with_private_hosts_allowed(host: str) -> None:
+    assert transport.host_problem(host, allow_private=True) is not None
+    with pytest.raises((ValidationError, MailServerError)) as caught:
+        check_connection(SmtpServer(host.strip("[]"), 587, "starttls", allow_private=True))
+    assert caught.value.code in ("smtp_host_forbidden", "smtp_unreachable")
+
+
+def test_a_public_address_is_allowed() -> None:
+    assert transport.host_problem("93.184.215.14", allow_private=False) is None
+    assert transport.host_problem("smtp.example.com", allow_private=False) is None
