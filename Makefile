@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # local server below and are skipped, with a reason, when there is none.
 DEFAULT_TEST_DATABASE_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test forge-test bench lint clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,17 @@ run: install
 	@if [ "$$APP_ENV" = "production" ]; then echo "make run is for local work only; refusing APP_ENV=production" >&2; exit 1; fi
 	$(BIN)/python -m sandbox.devstack
 
-test: install
+test: install forge-test
 	PAGEMAIL_DEFAULT_TEST_DATABASE_URL="$(DEFAULT_TEST_DATABASE_URL)" $(BIN)/python -m pytest
+
+# The Forge app (forge/): its Custom UI build, then forge/manifest.yml through Atlassian's validator (@forge/manifest),
+# from the committed lockfile. Skipped, with the reason, where there is no npm (like the browser tests without Chromium).
+forge-test:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd forge && npm ci --no-audit --no-fund --loglevel=error && npm test; \
+	else \
+		echo "SKIPPED forge manifest validation: npm is not installed (apt-get install nodejs npm)"; \
+	fi
 
 bench: install
 	$(BIN)/python -m bench
@@ -31,4 +40,4 @@ lint: install
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache forge/node_modules forge/ui/dist

@@ -13,10 +13,12 @@ from flask_migrate import Migrate
 from requests.adapters import HTTPAdapter
 
 from config import check_production, env_with_dotenv, load_config
+from connect.auth import authenticate_context_token
 from connect.install_keys import InstallKeyStore
 from connect.outgoing import UserTokens
 from connect.tenant_cache import TenantCache
 from connect.token_store import token_cache_from_config
+from identity import register_door
 from logs import configure_logging, install_request_logging
 from models import db
 from models.commands import register_commands
@@ -60,6 +62,13 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[s
     # Redis (tokens stored encrypted) when REDIS_URL is set, so instances share grants; memory otherwise.
     tokens = token_cache_from_config(app.config, box)
     app.extensions["pagemail.user_tokens"] = UserTokens(app.config["OAUTH_AUTH_SERVER_URL"], session, tokens)
+
+    # The API's doors (DESIGN §11): Connect's context tokens always; Forge's invocation tokens when it is set up.
+    register_door(app, "JWT", authenticate_context_token)
+    if app.config["FORGE_APP_ID"]:
+        from forge.door import open_forge_door
+
+        open_forge_door(app, session)
 
     from views import register_views
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ DEFAULTS: dict[str, str] = {
     "BACKUP_DIR": "",
     "REDIS_URL": "",
     "DATABASE_URL": "",
+    # The Forge door (DESIGN §11): off while FORGE_APP_ID is empty.
+    "FORGE_APP_ID": "",
+    "FORGE_JWKS_URL": "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json",
+    "FORGE_API_HOSTS": "api.atlassian.com",
 }
 
 # Read when present (AWS SDK settings, optional extras); no defaults of their own.
@@ -45,6 +50,8 @@ PASSTHROUGH = (
 )
 
 FLAGS = ("CONNECT_ALLOW_INSECURE_HOSTS", "SMTP_ALLOW_PRIVATE_HOSTS")
+# The Forge app's id as `forge register` writes it into the manifest (`ari:cloud:ecosystem::app/<id>`).
+FORGE_APP_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class ConfigError(RuntimeError):
@@ -81,6 +88,9 @@ def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
             "pool_timeout": 10,
             "connect_args": {"connect_timeout": 5, "options": "-c statement_timeout=15000 -c lock_timeout=5000"},
         }
+    config["FORGE_APP_ID"] = config["FORGE_APP_ID"].lower().removeprefix("ari:cloud:ecosystem::app/")
+    if config["FORGE_APP_ID"] and not FORGE_APP_ID.fullmatch(config["FORGE_APP_ID"]):
+        raise ConfigError("FORGE_APP_ID must be the Forge app's id (a UUID), or empty to keep the Forge door closed")
     if not config["SECRETS_KEY_FILE"]:
         config["SECRETS_KEY_FILE"] = str(instance_path / "secrets.key")
     config["INSTANCE_PATH"] = str(instance_path)
@@ -113,6 +123,12 @@ def check_production(config: Mapping[str, Any]) -> None:
     allowed = str(config["CONNECT_ALLOWED_HOSTS"])
     if any(h.strip().split(":")[0] in {"localhost", "127.0.0.1", "*"} for h in allowed.split(",")):
         problems.append("CONNECT_ALLOWED_HOSTS must not allow localhost or * in production")
+    if config["FORGE_APP_ID"]:
+        if not str(config["FORGE_JWKS_URL"]).startswith("https://"):
+            problems.append("FORGE_JWKS_URL must be https:// in production (is the sandbox configured?)")
+        forge_hosts = str(config["FORGE_API_HOSTS"])
+        if any(h.strip().split(":")[0] in {"localhost", "127.0.0.1", "*"} for h in forge_hosts.split(",")):
+            problems.append("FORGE_API_HOSTS must not allow localhost or * in production")
     media = str(config["CONFLUENCE_MEDIA_HOSTS"])
     if any(h.strip().split(":")[0] in {"localhost", "127.0.0.1", "*"} for h in media.split(",")):
         problems.append("CONFLUENCE_MEDIA_HOSTS must not allow localhost or * in production")

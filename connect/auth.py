@@ -1,42 +1,43 @@
-"""Request authentication for views: module tokens (iframe URLs) and context tokens (the iframe's API calls).
+"""Request authentication for the Connect door: module tokens (iframe URLs) and context tokens (the iframe's API calls).
 
-Views get the authenticated tenant and user from `current_identity()`; nothing else reads tokens.
+Both produce the neutral `Identity` (identity.py) with the credentials to call Confluence as the user
+(impersonation) and as the app (app JWT). Views get it from `current_identity()`; nothing else reads tokens.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request
 
+from connect.confluence import AppCredentials, UserCredentials
+from connect.outgoing import TenantAccess
 from connect.qsh import qsh
-from connect.tenant_cache import CachedTenant, TenantCache, TenantRef
+from connect.tenant_cache import CachedTenant, TenantCache
 from connect.tokens import SignatureError, VerifiedToken, verify_hs256
 from errors import AuthError
+from identity import Identity, TenantRef, api_auth_required, current_identity
 from models.secrets import SecretBox, SecretError
 from models.tenant import Tenant, find_tenant
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
+__all__ = [
+    "Identity",
+    "authenticate",
+    "authenticate_context_token",
+    "context_token_required",
+    "current_identity",
+    "module_token_required",
+]
 
-@dataclass(frozen=True)
-class Identity:
-    tenant: TenantRef
-    account_id: str | None
-    context: dict[str, Any] = field(default_factory=dict)
-    kind: str = "module"  # module | context
-    shared_secret: str = field(default="", repr=False)
-
-    @property
-    def content_id(self) -> str | None:
-        content = self.context.get("confluence", {}).get("content", {})
-        value = content.get("id") if isinstance(content, dict) else None
-        return str(value) if value else None
+# The /api routes take either door's credential (identity.api_auth_required); this name stays for the views that
+# still import it from here (views/admin_api.py). A Connect context token is one of the credentials it accepts.
+context_token_required = api_auth_required
 
 
 def tenant_secret(tenant: Tenant, box: SecretBox) -> str:
@@ -47,11 +48,20 @@ def tenant_secret(tenant: Tenant, box: SecretBox) -> str:
 
 
 def load_tenant(client_key: str, box: SecretBox) -> CachedTenant | None:
-    tenant = find_tenant(client_key)
+    # Connect tenants only: a Forge installation's row has no shared secret and is never found by `iss`.
+    tenant = find_tenant(client_key, door=Tenant.CONNECT)
     if tenant is None:
         return None
-    ref = TenantRef(tenant.id, tenant.client_key, tenant.base_url, tenant.oauth_client_id)
-    return CachedTenant(ref, tenant.enabled, tenant_secret(tenant, box))
+    ref = TenantRef(tenant.id, tenant.client_key, tenant.base_url)
+    return CachedTenant(ref, tenant.oauth_client_id, tenant.enabled, tenant_secret(tenant, box))
+
+
+def _credentials(entry: CachedTenant, account_id: str | None) -> tuple[UserCredentials | None, AppCredentials]:
+    access = TenantAccess(entry.ref.client_key, entry.ref.base_url, entry.oauth_client_id, entry.secret)
+    as_app = AppCredentials(access, current_app.config["APP_KEY"])
+    if account_id is None:
+        return None, as_app
+    return UserCredentials(access, current_app.extensions["pagemail.user_tokens"], account_id), as_app
 
 
 def authenticate(token: str, *, kind: str) -> Identity:
@@ -86,13 +96,21 @@ def authenticate(token: str, *, kind: str) -> Identity:
         # Perhaps re-installed through another instance since we cached the secret: check once against the database.
         verified = verify_hs256(token, secret_for=lambda ck: secret_for(ck, fresh=True), expected_qsh=expected)
     entry = found["tenant"]
+    as_user, as_app = _credentials(entry, verified.account_id)
     return Identity(
         tenant=entry.ref,
         account_id=verified.account_id,
+        as_user=as_user,
+        as_app=as_app,
+        door="connect",
         context=verified.context,
         kind=kind,
-        shared_secret=entry.secret,
     )
+
+
+def authenticate_context_token(token: str) -> Identity:
+    """The Connect door of the API: `Authorization: JWT <context token>` (registered in app.py)."""
+    return authenticate(token, kind="context")
 
 
 def _token_from_header() -> str:
@@ -112,23 +130,3 @@ def module_token_required(view: Callable[P, R]) -> Callable[P, R]:
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def context_token_required(view: Callable[P, R]) -> Callable[P, R]:
-    """For the iframe API: `Authorization: JWT <context token>` only, qsh must be "context-qsh"."""
-
-    @functools.wraps(view)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        g.identity = authenticate(_token_from_header(), kind="context")
-        if not g.identity.account_id:
-            raise AuthError("a signed-in user is required")
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
-def current_identity() -> Identity:
-    identity = g.get("identity")
-    if identity is None:
-        raise AuthError("not authenticated")
-    return identity

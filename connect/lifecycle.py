@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import jwt
 from flask import Blueprint, Response, current_app, request
 
-from connect.hosts import host_allowed
+from confluence.hosts import host_allowed
 from connect.install_keys import InstallKeyStore
 from connect.qsh import qsh
 from connect.tokens import LEEWAY_SECONDS, unverified_issuer
@@ -100,6 +100,9 @@ def lifecycle(event: str) -> Response:
     if not host_allowed(base_url, config["CONNECT_ALLOWED_HOSTS"], config["CONNECT_ALLOW_INSECURE_HOSTS"]):
         raise AuthError("tenant host is not allowed")
     tenant = find_tenant(client_key)
+    if tenant is not None and tenant.door != Tenant.CONNECT:
+        # Keys of another door's installations (`forge:<cloudId>`) are never a Connect clientKey.
+        raise AuthError("clientKey belongs to another installation")
     box: SecretBox = current_app.extensions["pagemail.secrets"]
     if event == "installed":
         install(tenant, payload, client_key, base_url, box)

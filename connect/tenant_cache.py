@@ -12,20 +12,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class TenantRef:
-    """The facts of an installed tenant that requests need; the ORM row is loaded only when a view needs more."""
-
-    id: int
-    client_key: str
-    base_url: str
-    oauth_client_id: str | None
+from identity import TenantRef
 
 
 @dataclass(frozen=True)
 class CachedTenant:
     ref: TenantRef
+    oauth_client_id: str | None
     enabled: bool
     secret: str = field(repr=False)
 

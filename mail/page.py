@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from connect.confluence import ConfluenceClient, Download
+from confluence.client import Download, RestClient
 from errors import NotFoundError, UpstreamError, ValidationError
 
 CONTENT_ID = re.compile(r"[0-9]{1,20}")  # fullmatch, ASCII digits only (\d would take any script's)
@@ -51,7 +51,7 @@ def attachment_api_id(attachment_id: str) -> str:
     return attachment_id if attachment_id.startswith("att") else "att" + attachment_id
 
 
-def fetch_page(client: ConfluenceClient, content_id: str, *, with_storage: bool = False) -> Page:
+def fetch_page(client: RestClient, content_id: str, *, with_storage: bool = False) -> Page:
     expand = "body.export_view,space,version" + (",body.storage" if with_storage else "")
     try:
         data = client.get_json(f"rest/api/content/{content_id}", params={"expand": expand})
@@ -73,7 +73,7 @@ def fetch_page(client: ConfluenceClient, content_id: str, *, with_storage: bool 
         raise UpstreamError("Confluence sent a page in an unexpected shape", code="confluence_bad_answer") from None
 
 
-def list_attachments(client: ConfluenceClient, content_id: str) -> list[AttachmentInfo]:
+def list_attachments(client: RestClient, content_id: str) -> list[AttachmentInfo]:
     found: list[AttachmentInfo] = []
     start = 0
     while True:
@@ -96,7 +96,7 @@ def list_attachments(client: ConfluenceClient, content_id: str) -> list[Attachme
         start += len(results)
 
 
-def download_attachment(client: ConfluenceClient, content_id: str, attachment_id: str, max_bytes: int) -> Download:
+def download_attachment(client: RestClient, content_id: str, attachment_id: str, max_bytes: int) -> Download:
     api_id = attachment_api_id(attachment_id)
     return client.download(f"rest/api/content/{content_id}/child/attachment/{api_id}/download", max_bytes)
 
@@ -121,7 +121,7 @@ def excerpt_storage(storage: str | None) -> str | None:
     return None
 
 
-def excerpt_html(client: ConfluenceClient, page: Page) -> str | None:
+def excerpt_html(client: RestClient, page: Page) -> str | None:
     """Confluence converts the excerpt's storage to export_view, so it renders like the page."""
     storage = excerpt_storage(page.storage)
     if storage is None:

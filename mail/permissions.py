@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from connect.confluence import ConfluenceClient
-from connect.fanout import map_bounded
+from confluence.client import RestClient
+from confluence.fanout import map_bounded
 from errors import AppError
 
 MEMBEROF_PAGE = 200
@@ -28,7 +28,7 @@ class Decision:
     message: str = ""
 
 
-def user_group_ids(client: ConfluenceClient, account_id: str) -> set[str]:
+def user_group_ids(client: RestClient, account_id: str) -> set[str]:
     """The groups of the user, asked as the user."""
     ids: set[str] = set()
     start = 0
@@ -81,19 +81,19 @@ def _has_operation(answer: object, operation: str, target: str) -> bool:
     )
 
 
-def is_site_admin(user_client: ConfluenceClient) -> bool:
+def is_site_admin(user_client: RestClient) -> bool:
     """Asked of Confluence as the user, never taken from the browser."""
     return _has_operation(
         user_client.get_json("rest/api/user/current", params={"expand": "operations"}), "administer", "application"
     )
 
 
-def is_space_admin(user_client: ConfluenceClient, space_key: str) -> bool:
+def is_space_admin(user_client: RestClient, space_key: str) -> bool:
     answer = user_client.get_json(f"rest/api/space/{space_key}", params={"expand": "operations"})
     return _has_operation(answer, "administer", "space")
 
 
-def group_names(user_client: ConfluenceClient, group_ids: Sequence[str]) -> dict[str, str]:
+def group_names(user_client: RestClient, group_ids: Sequence[str]) -> dict[str, str]:
     """Current names of groups stored by id (names change); unknown ids map to nothing."""
 
     def lookup(group_id: str) -> tuple[str, str]:

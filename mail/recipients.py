@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 
-from connect.confluence import ConfluenceClient
-from connect.fanout import map_bounded
+from confluence.client import RestClient
+from confluence.fanout import map_bounded
 from errors import ValidationError
 from header_text import LINE_BREAKS
 from mail.mime import GroupLabel
@@ -195,7 +195,7 @@ def normalise_external(address: str, rules: RecipientRules) -> str:
     return checked.normalized
 
 
-def group_members(user_client: ConfluenceClient, group_id: str) -> list[tuple[str, str]]:
+def group_members(user_client: RestClient, group_id: str) -> list[tuple[str, str]]:
     """(accountId, displayName) of a group's human members, page by page, asked as the user."""
     members: list[tuple[str, str]] = []
     start = 0
@@ -218,14 +218,14 @@ def group_members(user_client: ConfluenceClient, group_id: str) -> list[tuple[st
         start += len(results)
 
 
-def group_name(user_client: ConfluenceClient, group_id: str) -> str:
+def group_name(user_client: RestClient, group_id: str) -> str:
     """The group's current name (headers name groups; names change, so only the id is ever kept)."""
     answer = user_client.get_json("rest/api/group/by-id", params={"id": group_id})
     name = answer.get("name") if isinstance(answer, dict) else None
     return str(name or "group")
 
 
-def users_as_seen(user_client: ConfluenceClient, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def users_as_seen(user_client: RestClient, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """accountId → the user object as the sender sees it (`email` is "" when its owner hides it), in batches."""
     ids = list(dict.fromkeys(account_ids))
     batches = [ids[i : i + USER_BULK_BATCH] for i in range(0, len(ids), USER_BULK_BATCH)]
@@ -243,7 +243,7 @@ def users_as_seen(user_client: ConfluenceClient, account_ids: Sequence[str]) -> 
     return seen
 
 
-def emails_for(app_client: ConfluenceClient, account_ids: Iterable[str]) -> dict[str, str]:
+def emails_for(app_client: RestClient, account_ids: Iterable[str]) -> dict[str, str]:
     """accountId → email, asked as the app, in batches run concurrently; users without one are absent."""
     ids = list(dict.fromkeys(account_ids))
     batches = [ids[i : i + EMAIL_BULK_BATCH] for i in range(0, len(ids), EMAIL_BULK_BATCH)]
@@ -276,8 +276,8 @@ def _precedence(candidate: Recipient) -> int:
 def resolve(
     picks: dict[Field, list[Pick]],
     *,
-    user_client: ConfluenceClient,
-    app_client: ConfluenceClient,
+    user_client: RestClient,
+    app_client: RestClient,
     rules: RecipientRules,
 ) -> ResolvedRecipients:
     """Expand groups, look up emails, validate externals; one delivery per address.

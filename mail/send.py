@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from connect.confluence import ConfluenceClient
-from connect.fanout import map_bounded
+from confluence.client import RestClient
+from confluence.fanout import map_bounded
 from errors import AppError, ConfirmationRequired, ForbiddenError, ValidationError
 from header_text import header_text, unsafe_header_text
 from mail.images import SEND_PIXEL_BUDGET, ImageError, PixelBudget, scale_image
@@ -154,8 +154,8 @@ class SendContext:
     account_id: str
     settings: MailSettings
     space_rules: Callable[[str], SpaceRules]
-    user_client: ConfluenceClient
-    app_client: ConfluenceClient
+    user_client: RestClient
+    app_client: RestClient
     smtp: SmtpServer | None
     default_from: str
     message_id_domain: str

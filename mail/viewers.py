@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connect.confluence import ConfluenceClient
-from connect.fanout import map_bounded
+from confluence.client import RestClient
+from confluence.fanout import map_bounded
 
 # Checks of one action in flight at once, and the most one action makes (a send is capped well below this).
 CHECK_CONCURRENCY = 8
@@ -24,7 +24,7 @@ class ViewCheck:
     not_checked: int  # beyond MAX_CHECKS
 
 
-def can_view(app_client: ConfluenceClient, content_id: str, account_id: str) -> bool:
+def can_view(app_client: RestClient, content_id: str, account_id: str) -> bool:
     answer = app_client.post_json(
         f"rest/api/content/{content_id}/permission/check",
         {"subject": {"type": "user", "identifier": account_id}, "operation": "read"},
@@ -33,7 +33,7 @@ def can_view(app_client: ConfluenceClient, content_id: str, account_id: str) -> 
     return isinstance(answer, dict) and answer.get("hasPermission") is True
 
 
-def check_viewers(app_client: ConfluenceClient, content_id: str, account_ids: Sequence[str]) -> ViewCheck:
+def check_viewers(app_client: RestClient, content_id: str, account_ids: Sequence[str]) -> ViewCheck:
     """How many of these Confluence users may read the page (each checked once)."""
     unique = list(dict.fromkeys(account_ids))
     checked = unique[:MAX_CHECKS]

@@ -11,6 +11,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PUBLIC_URL = "http://localhost:8100"
 DEFAULT_DESCRIPTOR_URL = "http://localhost:8000/atlassian-connect.json"
 DEFAULT_SMTP_PORT = 2525
+# The Forge app the sandbox plays the platform for: its id (the app's FORGE_APP_ID) and manifest.
+DEFAULT_FORGE_APP_ID = "7e6b2c41-3f0a-4d5e-8b9c-1a2b3c4d5e6f"
+FORGE_MANIFEST = REPO_ROOT / "forge" / "manifest.yml"
 CLI_STATE_FILE = REPO_ROOT / "instance" / "sandbox-state.json"
 
 
@@ -39,6 +42,10 @@ class SandboxConfig:
     start_smtp: bool = False
     app_env: str = "development"
     fixtures_dir: Path = field(default_factory=default_fixtures_dir)
+    forge_app_id: str = DEFAULT_FORGE_APP_ID
+    # The Forge remote's base URL (the app's BASE_URL); empty: the origin of the app's descriptor URL.
+    forge_remote_url: str = ""
+    forge_manifest: Path = FORGE_MANIFEST
 
     def __post_init__(self) -> None:
         # The URL is used as an origin and a prefix everywhere; a trailing slash would double up.
@@ -53,10 +60,17 @@ class SandboxConfig:
     def oauth_server_url(self) -> str:
         return f"{self.public_url}/oauth"
 
+    @property
+    def forge_remote(self) -> str:
+        if self.forge_remote_url:
+            return self.forge_remote_url.rstrip("/")
+        return self.app_descriptor_url.rsplit("/atlassian-connect.json", 1)[0].rstrip("/")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxConfig:
         """The command-line configuration: `SANDBOX_URL`, `SANDBOX_APP_DESCRIPTOR_URL`, `SANDBOX_SMTP_PORT`,
-        `APP_ENV`; the install is kept in `instance/sandbox-state.json` and the mail catcher runs."""
+        `APP_ENV`, `SANDBOX_FORGE_APP_ID`, `SANDBOX_FORGE_REMOTE_URL`; the install is kept in
+        `instance/sandbox-state.json` and the mail catcher runs."""
         env = os.environ if environ is None else environ
         port_text = env.get("SANDBOX_SMTP_PORT", "").strip() or str(DEFAULT_SMTP_PORT)
         try:
@@ -71,4 +85,6 @@ class SandboxConfig:
             start_smtp=True,
             app_env=env.get("APP_ENV", "").strip() or "development",
             fixtures_dir=default_fixtures_dir(env),
+            forge_app_id=env.get("SANDBOX_FORGE_APP_ID", "").strip() or DEFAULT_FORGE_APP_ID,
+            forge_remote_url=env.get("SANDBOX_FORGE_REMOTE_URL", "").strip(),
         )

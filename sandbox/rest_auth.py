@@ -5,6 +5,9 @@
   URL (`/rest/api/...`, without `/wiki`). The caller is the app's bot account; the descriptor's scopes apply.
 - `Authorization: Bearer <token>`: a user, through a token from the sandbox's OAuth endpoint; the
   token's scopes apply and the user's page restrictions too.
+- Through the Forge API gateway (`/ex/confluence/{cloudId}/wiki/...`, sandbox/forge_routes.py): only
+  `Authorization: Bearer` with a Forge app system token (the app's bot account, like an app JWT) or app user
+  token (the user); the manifest's scopes apply, and the same permission rules as above.
 Anything else is 401.
 """
 
@@ -18,6 +21,7 @@ import jwt
 from flask import Request, request
 
 from sandbox.directory import APP_ACCOUNT_ID
+from sandbox.forge_platform import FORGE_CALL
 from sandbox.qsh import query_string_hash
 from sandbox.rest_errors import RestError
 from sandbox.state import SandboxState
@@ -27,13 +31,13 @@ JWT_LEEWAY = 30
 
 @dataclass(frozen=True)
 class Caller:
-    kind: str  # "jwt" (the app) or "bearer" (a user)
+    kind: str  # "jwt" (the app) or "bearer" (a user); through the Forge gateway "forge-app" or "forge-user"
     account_id: str
     scopes: frozenset[str]
 
     @property
     def is_app(self) -> bool:
-        return self.kind == "jwt"
+        return self.kind in ("jwt", "forge-app")
 
 
 def raw_path(req: Request) -> str:
@@ -47,7 +51,11 @@ def authenticate(state: SandboxState, scope: str | None = "READ") -> Caller:
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.strip().partition(" ")
     credentials = credentials.strip()
-    if scheme.lower() == "jwt" and credentials:
+    if request.environ.get(FORGE_CALL):
+        if scheme.lower() != "bearer" or not credentials:
+            raise RestError(401, "The API gateway takes Authorization: Bearer <Forge token> only")
+        caller = _forge_caller(state, credentials)
+    elif scheme.lower() == "jwt" and credentials:
         caller = _app_caller(state, credentials)
     elif scheme.lower() == "bearer" and credentials:
         caller = _user_caller(state, credentials)
@@ -91,6 +99,13 @@ def _app_caller(state: SandboxState, token: str) -> Caller:
     if not hmac.compare_digest(str(claims["qsh"]), expected):
         raise RestError(401, "JWT qsh does not match the request (method, path relative to /wiki, query)")
     return Caller("jwt", APP_ACCOUNT_ID, installation.effective_scopes)
+
+
+def _forge_caller(state: SandboxState, token: str) -> Caller:
+    grant = state.forge.caller(token)
+    if grant is None:
+        raise RestError(401, "Unknown or expired Forge token")
+    return Caller("forge-app" if grant.is_app else "forge-user", grant.account_id, grant.scopes)
 
 
 def _user_caller(state: SandboxState, token: str) -> Caller:

@@ -15,8 +15,9 @@ from sandbox.bearer_tokens import TokenStore
 from sandbox.catalog import load_catalog
 from sandbox.config import SandboxConfig
 from sandbox.content import Catalog
-from sandbox.directory import Directory, build_directory
+from sandbox.directory import APP_ACCOUNT_ID, Directory, build_directory
 from sandbox.faults import FaultPlan
+from sandbox.forge_platform import ForgePlatform
 from sandbox.installation import Installation, InstallationStore, LifecycleAnswer
 from sandbox.signing_key import InstallSigningKey
 from sandbox.traffic import RequestLog
@@ -42,6 +43,15 @@ class SandboxState:
             self._installation.descriptor_url = config.app_descriptor_url
         if self._installation.installed:
             self.directory.rename_app(self._installation.app_name)
+        # The Forge platform for the same site (same cloudId): a separate installation of a separate app.
+        self.forge = ForgePlatform(
+            public_url=config.public_url,
+            cloud_id=self._installation.cloud_id,
+            app_id=config.forge_app_id,
+            remote_url=config.forge_remote,
+            manifest_path=config.forge_manifest,
+            app_account=APP_ACCOUNT_ID,
+        )
 
     @property
     def installation(self) -> Installation:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from sandbox.faults import FaultPlan, FaultRule
 
-TRACKED_PREFIXES = ("/wiki/rest/", "/wiki/download/", "/media/", "/oauth/")
+TRACKED_PREFIXES = ("/wiki/rest/", "/wiki/download/", "/media/", "/oauth/", "/ex/")
 _REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 StartResponse = Callable[..., Any]

@@ -1,4 +1,4 @@
-"""The iframe API (DESIGN §7): context-token authenticated JSON for the send dialog."""
+"""The iframe API (DESIGN §7): JSON for the send dialog, behind either door's credential."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, request
 
-from connect.auth import Identity, context_token_required, current_identity
-from connect.fanout import map_bounded
+from confluence.fanout import map_bounded
 from errors import AppError, ValidationError
+from identity import Identity, api_auth_required, current_identity
 from mail import send as sending
 from mail.page import check_content_id, excerpt_storage, fetch_page
 from views.context import clients, send_context, tenant_settings
@@ -39,7 +39,7 @@ def _avatar(identity: Identity, user: dict[str, Any]) -> str:
 
 
 @bp.get("/recipients")
-@context_token_required
+@api_auth_required
 def recipients() -> Response:
     identity = current_identity()
     enforce("recipients", identity)
@@ -78,7 +78,7 @@ def recipients() -> Response:
 
 
 @bp.post("/recipients/summary")
-@context_token_required
+@api_auth_required
 def recipients_summary() -> Response:
     """Who a send would reach (counts, groups with member counts) and its guard-rails, before sending."""
     identity = current_identity()
@@ -88,7 +88,7 @@ def recipients_summary() -> Response:
 
 
 @bp.get("/pages/<content_id>/attachments")
-@context_token_required
+@api_auth_required
 def attachments(content_id: str) -> Response:
     """The page's attachments, plus what the dialog needs to set itself up in one call."""
     identity = current_identity()
@@ -121,7 +121,7 @@ def attachments(content_id: str) -> Response:
 
 
 @bp.post("/preview")
-@context_token_required
+@api_auth_required
 def preview() -> Response:
     identity = current_identity()
     enforce("preview", identity)
@@ -130,7 +130,7 @@ def preview() -> Response:
 
 
 @bp.post("/send")
-@context_token_required
+@api_auth_required
 def send() -> Response:
     identity = current_identity()
     enforce("send", identity)

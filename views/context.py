@@ -9,10 +9,9 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
-from connect.auth import Identity
-from connect.confluence import ConfluenceClient, Deadline
-from connect.outgoing import TenantAccess
+from confluence.client import Deadline, RestClient
 from errors import AppError, AuthError
+from identity import Identity
 from mail.render import Layout
 from mail.send import MailSettings, SendContext, SpaceRules
 from mail.transport import SmtpServer
@@ -21,11 +20,6 @@ from models.secrets import SecretError
 
 # A send must finish well within the production server's request timeout (deploy/gunicorn.conf.py).
 ACTION_BUDGET_SECONDS = 90.0
-
-
-def tenant_access(identity: Identity) -> TenantAccess:
-    tenant = identity.tenant
-    return TenantAccess(tenant.client_key, tenant.base_url, tenant.oauth_client_id, identity.shared_secret)
 
 
 def debug_logging_active(identity: Identity) -> bool:
@@ -37,28 +31,19 @@ def debug_logging_active(identity: Identity) -> bool:
     return until > datetime.now(UTC)
 
 
-def clients(identity: Identity, budget: float = ACTION_BUDGET_SECONDS) -> tuple[ConfluenceClient, ConfluenceClient]:
-    """(as the user, as the app), sharing one time budget."""
-    access = tenant_access(identity)
+def clients(identity: Identity, budget: float = ACTION_BUDGET_SECONDS) -> tuple[RestClient, RestClient]:
+    """(as the user, as the app), sharing one time budget; the door that authenticated supplied the credentials."""
     debug = debug_logging_active(identity)
-    deadline = Deadline(budget)
-    session = current_app.extensions["pagemail.http"]
     config = current_app.config
     common: dict[str, Any] = {
-        "app_key": config["APP_KEY"],
-        "session": session,
-        "deadline": deadline,
+        "session": current_app.extensions["pagemail.http"],
+        "deadline": Deadline(budget),
         "debug": debug,
         "media_hosts": config["CONFLUENCE_MEDIA_HOSTS"],
         "allow_insecure": bool(config["CONNECT_ALLOW_INSECURE_HOSTS"]),
     }
-    user = ConfluenceClient(
-        access,
-        user_tokens=current_app.extensions["pagemail.user_tokens"],
-        account_id=identity.account_id,
-        **common,
-    )
-    app = ConfluenceClient(access, **common)
+    user = RestClient(identity.user_credentials(), **common)
+    app = RestClient(identity.app_credentials(), **common)
     return user, app
 
 

@@ -13,8 +13,8 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from connect.auth import Identity
 from errors import RateLimitedError
+from identity import Identity
 
 
 @dataclass(frozen=True)

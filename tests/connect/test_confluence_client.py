@@ -9,9 +9,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from confluence.client import Deadline, RetryPolicy, retry_after_seconds, route_shape
+from confluence.fanout import map_bounded
 from connect.auth import tenant_secret
-from connect.confluence import ConfluenceClient, Deadline, RetryPolicy, retry_after_seconds, route_shape
-from connect.fanout import map_bounded
+from connect.confluence import ConfluenceClient
 from connect.outgoing import MemoryTokenCache, TenantAccess, UserTokens
 from errors import ForbiddenError, NotFoundError, UpstreamError, ValidationError
 from models import Tenant, db

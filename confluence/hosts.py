@@ -1,4 +1,4 @@
-"""Host allowlists (`host[:port]` patterns, comma-separated): tenant sites and the media hosts downloads go to."""
+"""Host allowlists (`host[:port]` patterns, comma-separated): tenant sites, Forge API hosts and media hosts."""
 
 from __future__ import annotations
 
