@@ -13,6 +13,7 @@ def register_views(app: Flask) -> None:
     from views.errors import register_error_handlers
     from views.health import bp as health_bp
     from views.modules import bp as modules_bp
+    from views.openapi import bp as openapi_bp
     from views.ratelimit import install_rate_limits
     from views.security import install_security_headers
 
@@ -22,6 +23,7 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(modules_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_api_bp)
+    app.register_blueprint(openapi_bp)
     register_error_handlers(app)
     install_security_headers(app)
     install_rate_limits(app)

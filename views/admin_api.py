@@ -439,7 +439,11 @@ def _sample_body(title: str) -> str:
 def layout_preview() -> Response:
     """The live preview: a sample page through the real renderer with the (unsaved) layout of the form."""
     identity = current_identity()
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise ValidationError("The settings must be a JSON object", details={"field": "body"})
     host = _tenant_host(identity)
     changes = read_changes(
         {k: v for k, v in body.items() if k in ("layout", "mail")},
