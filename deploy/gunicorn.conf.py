@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from deploy import gunicorn_errors  # noqa: E402
 from deploy.gunicorn_logging import ACCESS_LOG_FORMAT, PrivacyLogger  # noqa: E402
+
+gunicorn_errors.install()  # requests gunicorn refuses itself get the API's JSON error shape
 
 MAX_WORKERS = 8
 

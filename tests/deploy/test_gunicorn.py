@@ -95,6 +95,16 @@ def malformed_request_line(url: str) -> bytes:
         return sock.recv(1024)
 
 
+def raw_request(url: str, raw: bytes) -> bytes:
+    host, port = url.rsplit("//", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(raw)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
 HOSTILE_FORMAT = '%(h)s %(r)s %(q)s "%(f)s" %({authorization}i)s %({x-forwarded-for}e)s'
 
 
@@ -114,7 +124,20 @@ def test_served_and_logged_without_address_query_or_token(tmp_path: Path, access
         assert dialog.status_code == 200, dialog.text[:500]
         ready = http.get(f"{server.url}/ready", timeout=30)
         assert ready.status_code == 200 and ready.json()["status"] == "ready"
-        assert malformed_request_line(server.url).startswith(b"HTTP/1.1 400")
+        refused_line = malformed_request_line(server.url)
+        assert refused_line.startswith(b"HTTP/1.1 400")
+        head, _, body = refused_line.partition(b"\r\n\r\n")
+        assert b"Content-Type: application/json" in head and SECRET_MARK.encode() not in refused_line
+        assert set(json.loads(body)["error"]) == {"code", "message", "details"}
+        for raw in (
+            f"GET /{'a' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n",  # request line over limit_request_line
+            "GET /health HTTP/1.1\r\nHost: x\r\n" + "".join(f"X-{n}: v\r\n" for n in range(120)) + "\r\n",
+            f"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {'b' * 9000}\r\n\r\n",
+        ):
+            answer = raw_request(server.url, raw.encode())
+            status, _, rest = answer.partition(b" ")
+            assert status == b"HTTP/1.1" and rest[:3] in (b"400", b"414", b"431"), answer[:200]
+            assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"]
         http.close()  # no idle keep-alive connection left for the shutdown to wait on
         assert server.stop() == 0
 
