@@ -82,3 +82,12 @@ def test_a_refused_mail_of_a_split_send_is_reported_and_the_rest_still_go(stack:
             row = db.session.execute(sa.select(TenantSettings)).scalar_one()
             row.max_recipients = 100
             db.session.commit()
+
+
+@pytest.mark.parametrize("key", ["ENG%0A", "ENG%0D", "EN%C2%B2", "ENG%20", "ENG.x", "%2E%2E"])
+def test_a_malformed_space_key_is_a_400_never_a_lookup(stack: LiveStack, key: str) -> None:
+    stack.control("DELETE", "requests")
+    response = stack.api("GET", f"/api/spaces/{key}/settings", ADA)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["details"] == {"field": "spaceKey"}
+    assert not [r for r in stack.control("GET", "requests")["requests"] if "/space/" in r["path"]]

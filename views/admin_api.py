@@ -35,7 +35,7 @@ bp = Blueprint("admin_api", __name__, url_prefix="/api")
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SPACE_KEY = re.compile(r"^[A-Za-z0-9~_-]{1,255}$")
+SPACE_KEY = re.compile(r"[A-Za-z0-9~_-]{1,255}")  # fullmatch: no trailing newline slips through
 
 
 def _require_site_admin(identity: Identity) -> None:
@@ -283,7 +283,7 @@ def test_smtp() -> Response:
 
 
 def _space_key(space_key: str) -> str:
-    if not SPACE_KEY.match(space_key):
+    if not SPACE_KEY.fullmatch(space_key):
         raise ValidationError("Invalid space key", details={"field": "spaceKey"})
     return space_key
 
