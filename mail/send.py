@@ -39,6 +39,7 @@ from mail.recipients import (
     split_batches,
 )
 from mail.render import CONTENT_WIDTH, Layout, MailContent, PageInfo, RenderedMail, prepare_page, render_mail
+from mail.retry import RetrySeal
 from mail.transport import Envelope, SmtpServer, deliver_batches
 from mail.viewers import ViewCheck, check_viewers
 
@@ -64,6 +65,7 @@ class SendRequest:
     excerpt_only: bool
     copy_to_self: bool
     confirmed: bool = False  # the sender confirmed a send above the admin's recipient threshold
+    retry: str | None = None  # a sealed token from a partly delivered send: only its missed addresses
 
     @property
     def has_recipients(self) -> bool:
@@ -118,7 +120,16 @@ def parse_send_request(body: Any) -> SendRequest:
         excerpt_only=bool(body.get("excerptOnly", False)),
         copy_to_self=bool(body.get("copyToSelf", False)),
         confirmed=bool(body.get("confirmed", False)),
+        retry=_retry_token(body.get("retry")),
     )
+
+
+def _retry_token(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > 200_000:
+        raise ValidationError("This retry is not valid for this page", code="retry_invalid", details={"field": "retry"})
+    return value
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,7 @@ class SendContext:
     default_from: str
     message_id_domain: str
     locale: str = "en"
+    retry_seal: RetrySeal | None = None  # seals what a partly delivered split send did not reach
 
 
 @dataclass
@@ -453,8 +465,18 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
     composition = compose(ctx, request, for_send=True)
     recipients = composition.recipients
     assert recipients is not None
-    view = _enforce_guard_rails(ctx, request, composition.page, recipients)
     own_copy = _self_copy(composition, recipients, request.copy_to_self)
+    if request.retry is not None:
+        if ctx.retry_seal is None:
+            raise ValidationError("Retries are not available", code="retry_invalid", details={"field": "retry"})
+        missed_before = ctx.retry_seal.open(request.retry, ctx.account_id, composition.page.content_id)
+        recipients.recipients = [r for r in recipients.recipients if r.address.lower() in missed_before]
+        own_copy = [a for a in own_copy if a.lower() in missed_before]
+        if not recipients.recipients and not own_copy:
+            raise ValidationError(
+                "Everyone this mail was meant for has received it", code="nothing_to_retry", details={"field": "retry"}
+            )
+    view = _enforce_guard_rails(ctx, request, composition.page, recipients)
     if recipients.total + len(own_copy) == 0:
         raise ValidationError(
             "None of the recipients has an email address Confluence lets us use",
@@ -516,6 +538,8 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
         # Some mails of a split send went out, others not: say which, so nobody is sent the page twice.
         result["partial"] = True
         result["notDelivered"] = len(missed)
+        if ctx.retry_seal is not None:
+            result["retry"] = ctx.retry_seal.seal(ctx.account_id, composition.page.content_id, missed)
         result["batches"] = [
             {
                 "status": o.status,

@@ -76,6 +76,19 @@ def test_a_refused_mail_of_a_split_send_is_reported_and_the_rest_still_go(stack:
         assert result["batches"][1]["error"]["code"] == "smtp_refused"
         delivered = sorted(a for mail in stack.catcher.wait_for(2) for a in mail.rcpt_tos)
         assert delivered == ["p0@external.example", "p1@external.example", "p4@external.example"]
+        # The retry token reaches only the two who missed it; it is the sender's and this page's only.
+        body = {"contentId": SIMPLE_PAGE, "to": to, "retry": result["retry"]}
+        for other, bad in ((BEN, body), (ADA, {**body, "contentId": "2000000002"}), (ADA, {**body, "retry": "x"})):
+            refused = stack.api("POST", "/api/send", other, json=bad)
+            assert refused.status_code == 400 and refused.json()["error"]["code"] == "retry_invalid", refused.text
+        stack.catcher.clear()
+        again = stack.api("POST", "/api/send", ADA, json=body)
+        assert again.status_code == 200, again.text
+        assert again.json()["recipients"] == 2 and "partial" not in again.json()
+        assert sorted(a for mail in stack.catcher.wait_for(1) for a in mail.rcpt_tos) == [
+            "p2@external.example",
+            "p3@external.example",
+        ]
     finally:
         stack.catcher.clear_failures()
         with stack.app.app_context():

@@ -13,6 +13,7 @@ from confluence.client import Deadline, RestClient
 from errors import AppError, AuthError
 from identity import Identity
 from mail.render import Layout
+from mail.retry import RetrySeal
 from mail.send import MailSettings, SendContext, SpaceRules
 from mail.transport import SmtpServer
 from models import SpaceSettings, Tenant, TenantSettings, db
@@ -156,4 +157,5 @@ def send_context(identity: Identity, locale: str = "en", *, for_send: bool = Fal
         default_from=current_app.config.get("SMTP_DEFAULT_FROM") or f"pagemail@{base}",
         message_id_domain=base,
         locale=locale,
+        retry_seal=RetrySeal(current_app.extensions["pagemail.secrets"], identity.tenant.client_key),
     )

@@ -67,6 +67,9 @@ GERMAN: dict[str, Entry] = {
     ),
     "invalid_id": ("Eine ID in der Anfrage ist ungültig.",),
     "nested_too_deeply": ("Die Anfrage ist zu tief verschachtelt.",),
+    "retry_invalid": ("Diese Wiederholung gilt nicht für diese Seite.",),
+    "retry_expired": ("Diese Wiederholung ist abgelaufen; senden Sie die Seite erneut.",),
+    "nothing_to_retry": ("Alle, für die diese E-Mail bestimmt war, haben sie erhalten.",),
     "action_too_large": ("Dafür wären mehr als {maxCalls} Aufrufe an Confluence nötig; wählen Sie weniger Empfänger.",),
     # Send request
     "no_recipients": ("Fügen Sie mindestens einen Empfänger hinzu.",),

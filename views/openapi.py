@@ -131,6 +131,9 @@ SCHEMAS: dict[str, Any] = {
             "excerptOnly": {"type": "boolean"},
             "copyToSelf": {"type": "boolean"},
             "confirmed": {"type": "boolean", "description": "the sender confirmed a send above the threshold"},
+            "retry": _string(
+                200_000, description="the `retry` of a partly delivered send: only the addresses it missed"
+            ),
         },
         ("contentId",),
     ),
@@ -153,6 +156,20 @@ SCHEMAS: dict[str, Any] = {
             "copyToSelf": {"type": "boolean"},
             "cannotView": {"type": "integer", "minimum": 0},
             "refused": {"type": "integer", "minimum": 1},
+            "partial": {"type": "boolean", "description": "some mails of a split send were not delivered"},
+            "notDelivered": {"type": "integer", "minimum": 1},
+            "batches": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "status": {"enum": ["delivered", "failed", "not_tried"]},
+                        "recipients": {"type": "integer"},
+                        "error": _object({"code": _string(), "message": _string()}),
+                    },
+                    ("status", "recipients"),
+                ),
+            },
+            "retry": _string(description="send the same body with this `retry` to reach only the missed"),
         },
         ("sent", "recipients", "mails", "byField", "groups"),
     ),
