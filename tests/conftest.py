@@ -83,3 +83,10 @@ def stack(live_stack: LiveStack) -> Iterator[LiveStack]:
     live_stack.app.extensions["pagemail.ratelimit"].storage.reset()
     yield live_stack
     live_stack.reset_faults()
+
+
+@pytest.fixture
+def admin_stack(stack: LiveStack) -> Iterator[LiveStack]:
+    """The shared stack; the tenant's settings and space settings are restored after the test."""
+    with stack.restoring_settings():
+        yield stack

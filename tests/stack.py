@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
@@ -68,6 +69,44 @@ class LiveStack:
 
     def reset_faults(self) -> None:
         self.control("DELETE", "faults")
+
+    @contextmanager
+    def settings(self, **values: Any) -> Iterator[None]:
+        """Set columns of the tenant's settings row directly; the old values come back afterwards."""
+        from models import TenantSettings, db
+
+        with self.app.app_context():
+            row = db.session.execute(sa.select(TenantSettings)).scalar_one()
+            before = {name: getattr(row, name) for name in values}
+            for name, value in values.items():
+                setattr(row, name, value)
+            db.session.commit()
+        try:
+            yield
+        finally:
+            with self.app.app_context():
+                row = db.session.execute(sa.select(TenantSettings)).scalar_one()
+                for name, value in before.items():
+                    setattr(row, name, value)
+                db.session.commit()
+
+    @contextmanager
+    def restoring_settings(self) -> Iterator[None]:
+        """Whatever a test changes through the API, the tenant's settings and space settings are put back."""
+        from models import SpaceSettings, TenantSettings, db
+
+        with self.app.app_context():
+            row = db.session.execute(sa.select(TenantSettings)).scalar_one()
+            saved = {c.key: getattr(row, c.key) for c in TenantSettings.__table__.columns if c.key != "id"}
+        try:
+            yield
+        finally:
+            with self.app.app_context():
+                row = db.session.execute(sa.select(TenantSettings)).scalar_one()
+                for key, value in saved.items():
+                    setattr(row, key, value)
+                db.session.execute(sa.delete(SpaceSettings))
+                db.session.commit()
 
 
 def live_environ(tmp_path: Path, sandbox_url: str, app_url: str, smtp_port: int) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,21 +27,6 @@ def rows(stack: LiveStack) -> list[tuple[Any, ...]]:
         result = [("t", *r) for r in db.session.execute(sa.text("SELECT * FROM tenant_settings")).all()]
         result += [("s", *r) for r in db.session.execute(sa.text("SELECT * FROM space_settings")).all()]
         return result
-
-
-@pytest.fixture
-def admin_stack(stack: LiveStack) -> Iterator[LiveStack]:
-    """Restores the tenant's settings and space settings after each test (the stack is shared)."""
-    with stack.app.app_context():
-        settings = db.session.execute(sa.select(TenantSettings)).scalar_one()
-        saved = {c.key: getattr(settings, c.key) for c in TenantSettings.__table__.columns if c.key != "id"}
-    yield stack
-    with stack.app.app_context():
-        settings = db.session.execute(sa.select(TenantSettings)).scalar_one()
-        for key, value in saved.items():
-            setattr(settings, key, value)
-        db.session.execute(sa.delete(SpaceSettings))
-        db.session.commit()
 
 
 def put(stack: LiveStack, account_id: str, body: Any) -> Any:

@@ -3,33 +3,14 @@ settings name, by group name, who may send, also in their refusals."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import lxml.html
-import pytest
-import sqlalchemy as sa
 
-from models import SpaceSettings, TenantSettings, db
 from tests.conftest import LiveStack
 
 ADA = "557058:4c1f0c7e-8a3b-4d6e-9f21-6b0d2a7c9e15"  # site admin, space admin of ENG
 BEN = "5f8a3c2e1b7d4e6f9a0b1c2d"  # regular; design group; space admin of ENG
 EMMA = "62c9e0f4b3a1d7e5c8f2a6b4"  # space admin of MKT only
 TITLE = "Quarterly planning"
-
-
-@pytest.fixture
-def admin_stack(stack: LiveStack) -> Iterator[LiveStack]:
-    with stack.app.app_context():
-        settings = db.session.execute(sa.select(TenantSettings)).scalar_one()
-        saved = {c.key: getattr(settings, c.key) for c in TenantSettings.__table__.columns if c.key != "id"}
-    yield stack
-    with stack.app.app_context():
-        settings = db.session.execute(sa.select(TenantSettings)).scalar_one()
-        for key, value in saved.items():
-            setattr(settings, key, value)
-        db.session.execute(sa.delete(SpaceSettings))
-        db.session.commit()
 
 
 def group_id(stack: LiveStack, name: str) -> str:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from models import SpaceSettings, TenantSettings, db
+from models import db
 from sandbox.mailcatcher import make_self_signed_cert
 from tests.conftest import LiveStack
 from tests.servers import free_port
@@ -57,20 +57,6 @@ class _Accepting:
 def rows(stack: LiveStack) -> list[tuple[Any, ...]]:
     with stack.app.app_context():
         return [tuple(r) for r in db.session.execute(sa.text("SELECT * FROM tenant_settings")).all()]
-
-
-@pytest.fixture
-def admin_stack(stack: LiveStack) -> Iterator[LiveStack]:
-    with stack.app.app_context():
-        settings = db.session.execute(sa.select(TenantSettings)).scalar_one()
-        saved = {c.key: getattr(settings, c.key) for c in TenantSettings.__table__.columns if c.key != "id"}
-    yield stack
-    with stack.app.app_context():
-        settings = db.session.execute(sa.select(TenantSettings)).scalar_one()
-        for key, value in saved.items():
-            setattr(settings, key, value)
-        db.session.execute(sa.delete(SpaceSettings))
-        db.session.commit()
 
 
 @pytest.fixture

@@ -57,15 +57,7 @@ def test_one_send_reaches_a_bounded_number_of_people(stack: LiveStack, monkeypat
 
 
 def test_a_refused_mail_of_a_split_send_is_reported_and_the_rest_still_go(stack: LiveStack) -> None:
-    import sqlalchemy as sa
-
-    from models import TenantSettings, db
-
-    with stack.app.app_context():
-        row = db.session.execute(sa.select(TenantSettings)).scalar_one()
-        row.max_recipients = 2
-        db.session.commit()
-    try:
+    with stack.settings(max_recipients=2):
         to = [{"email": f"p{n}@external.example"} for n in range(5)]
         stack.catcher.fail_next(554, "Message rejected as spam", stage="DATA", after=1)
         response = stack.api("POST", "/api/send", ADA, json={"contentId": SIMPLE_PAGE, "to": to})
@@ -89,12 +81,7 @@ def test_a_refused_mail_of_a_split_send_is_reported_and_the_rest_still_go(stack:
             "p2@external.example",
             "p3@external.example",
         ]
-    finally:
-        stack.catcher.clear_failures()
-        with stack.app.app_context():
-            row = db.session.execute(sa.select(TenantSettings)).scalar_one()
-            row.max_recipients = 100
-            db.session.commit()
+    stack.catcher.clear_failures()
 
 
 @pytest.mark.parametrize("key", ["ENG%0A", "ENG%0D", "EN%C2%B2", "ENG%20", "ENG.x", "%2E%2E"])

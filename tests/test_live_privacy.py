@@ -9,13 +9,10 @@ from __future__ import annotations
 import email
 import email.policy
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from tests.conftest import LiveStack
 
@@ -52,26 +49,6 @@ def groups(stack: LiveStack) -> dict[str, str]:
 
 def members(stack: LiveStack, group: str) -> list[dict[str, Any]]:
     return [u for u in people(stack).values() if group in u["groups"] and u["accountType"] == "atlassian"]
-
-
-@contextmanager
-def tenant_settings(stack: LiveStack, **values: Any) -> Iterator[None]:
-    from models import TenantSettings, db
-
-    with stack.app.app_context():
-        row = db.session.execute(sa.select(TenantSettings)).scalar_one()
-        before = {name: getattr(row, name) for name in values}
-        for name, value in values.items():
-            setattr(row, name, value)
-        db.session.commit()
-    try:
-        yield
-    finally:
-        with stack.app.app_context():
-            row = db.session.execute(sa.select(TenantSettings)).scalar_one()
-            for name, value in before.items():
-                setattr(row, name, value)
-            db.session.commit()
 
 
 def send(stack: LiveStack, sender: str = ADA, **body: Any) -> Any:
@@ -183,7 +160,7 @@ def test_batches_above_the_per_mail_limit_name_only_their_own_recipients_and_gro
         "bcc": [{"email": "auditor@external.example"}, {"accountId": DIETER}],
         "copyToSelf": True,
     }
-    with tenant_settings(stack, max_recipients=7):
+    with stack.settings(max_recipients=7):
         refused = send(stack, **body)
         assert refused.status_code == 409, refused.text
         assert refused.json()["error"]["code"] == "confirmation_required"
@@ -237,7 +214,7 @@ def test_summary_counts_group_members_and_recipients_who_cannot_open_the_page(st
 
 def test_recipients_without_access_are_warned_about_or_blocked(stack: LiveStack) -> None:
     design = groups(stack)["design"]
-    with tenant_settings(stack, recipients_without_access="block"):
+    with stack.settings(recipients_without_access="block"):
         refused = send(stack, contentId=RESTRICTED_PAGE, to=[{"groupId": design}])
         assert refused.status_code == 403, refused.text
         error = refused.json()["error"]
@@ -255,7 +232,7 @@ def test_recipients_without_access_are_warned_about_or_blocked(stack: LiveStack)
 @pytest.mark.parametrize("threshold", [2, 3])
 def test_the_confirmation_threshold_is_the_admins(stack: LiveStack, threshold: int) -> None:
     body = {"to": [{"accountId": BEN}, {"accountId": DIETER}, {"email": "x@external.example"}]}
-    with tenant_settings(stack, confirm_recipients_above=threshold):
+    with stack.settings(confirm_recipients_above=threshold):
         summary = stack.api("POST", "/api/recipients/summary", ADA, json={"contentId": SIMPLE_PAGE, **body}).json()
         response = send(stack, **body)
     assert summary["needsConfirmation"] is (3 > threshold)

@@ -5,12 +5,9 @@ address lists, Escape, the message limit, the result of a send and what the prev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
@@ -47,27 +44,6 @@ def page(stack: Any, content_id: str) -> dict[str, Any]:
 def largest_page(stack: Any) -> dict[str, Any]:
     """The fixture page whose mail HTML (about 203 KB) is over Gmail's 102 KB clip."""
     return next(p for p in stack.pages() if "largest" in p["tags"])
-
-
-@contextmanager
-def tenant_settings(stack: Any, **values: Any) -> Iterator[None]:
-    """Set the tenant's settings row directly, and put the old values back afterwards."""
-    from models import TenantSettings, db
-
-    with stack.app.app_context():
-        row = db.session.execute(sa.select(TenantSettings)).scalar_one()
-        before = {name: getattr(row, name) for name in values}
-        for name, value in values.items():
-            setattr(row, name, value)
-        db.session.commit()
-    try:
-        yield
-    finally:
-        with stack.app.app_context():
-            row = db.session.execute(sa.select(TenantSettings)).scalar_one()
-            for name, value in before.items():
-                setattr(row, name, value)
-            db.session.commit()
 
 
 def open_dialog(browser: Chrome, stack: Any, user: dict[str, Any], on: dict[str, Any]) -> None:
@@ -203,7 +179,7 @@ def test_recipients_who_cannot_open_the_page_are_warned_about_in_german(stack: A
 def test_where_the_admin_blocks_it_send_waits_until_they_are_removed(stack: Any, browser: Chrome) -> None:
     sender = person(stack, "regular")  # Ben, in engineering
     german = person(stack, "german")
-    with tenant_settings(stack, recipients_without_access="block"):
+    with stack.settings(recipients_without_access="block"):
         open_dialog(browser, stack, sender, page(stack, RESTRICTED_PAGE))
         pick_first(browser, "to", german["displayName"], german["displayName"])
         pick_first(browser, "to", "design", "design")
@@ -224,7 +200,7 @@ def test_where_the_admin_blocks_it_send_waits_until_they_are_removed(stack: Any,
 
 def test_an_address_the_server_refuses_turns_red_and_clears_when_removed(stack: Any, browser: Chrome) -> None:
     sender, german = person(stack, "regular"), person(stack, "german")
-    with tenant_settings(stack, allowed_domains=["example.com"]):
+    with stack.settings(allowed_domains=["example.com"]):
         open_dialog(browser, stack, sender, page(stack, SIMPLE_PAGE))
         pick_first(browser, "to", german["displayName"], german["displayName"])
         # Well written, so the dialog takes it; the server's summary refuses it by the admin's domain rule.
