@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # local server below and are skipped, with a reason, when there is none.
 DEFAULT_TEST_DATABASE_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test forge-test bench lint clean
+.PHONY: install run test forge-test forge-ui bench lint clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(BIN)/activate: requirements.txt requirements-dev.txt
 
 install: $(BIN)/activate
 
-run: install
+run: install forge-ui
 	@if [ "$$APP_ENV" = "production" ]; then echo "make run is for local work only; refusing APP_ENV=production" >&2; exit 1; fi
 	$(BIN)/python -m sandbox.devstack
 
@@ -30,6 +30,19 @@ forge-test:
 		cd forge && npm ci --no-audit --no-fund --loglevel=error && npm test; \
 	else \
 		echo "SKIPPED forge manifest validation: npm is not installed (apt-get install nodejs npm)"; \
+	fi
+
+# The Forge app's Custom UI (forge/ui/dist), which the sandbox's Forge pages render: `make run` builds it from the
+# working tree (npm ci first when forge/node_modules is missing or older than the lockfile). Without npm the sandbox
+# still starts, and its Forge pages say how to build it.
+forge-ui:
+	@if command -v npm >/dev/null 2>&1; then \
+		if [ ! -f forge/node_modules/.package-lock.json ] || [ forge/package-lock.json -nt forge/node_modules/.package-lock.json ]; then \
+			(cd forge && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+		fi; \
+		cd forge && npm run --silent build; \
+	else \
+		echo "NOT BUILT: the Forge app's Custom UI needs npm (apt-get install nodejs npm); the Connect app works without it"; \
 	fi
 
 bench: install

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig, refuse_production
+from sandbox.forge_modules import build_problem
 from sandbox.serving import sandbox_server
 
 
@@ -44,6 +45,10 @@ def main() -> int:
     )
     if catcher is not None:
         print(f"Sandbox mail: SMTP on {config.smtp_host}:{catcher.port}, inbox {config.public_url}/inbox", flush=True)
+    # The Forge app's pages render its built Custom UI: say so now rather than as a blank frame later.
+    problem = build_problem(config.forge_manifest)
+    if problem:
+        print(f"Sandbox Forge app: {problem}", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -8,7 +8,19 @@ import os
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import assets, control, forge_routes, keyserver, media, oauth, rest_content, rest_people, ui
+from sandbox import (
+    assets,
+    control,
+    forge_cdn,
+    forge_host,
+    forge_routes,
+    keyserver,
+    media,
+    oauth,
+    rest_content,
+    rest_people,
+    ui,
+)
 from sandbox.config import SandboxConfig, refuse_production
 from sandbox.rest_errors import error_response
 from sandbox.state import SandboxState
@@ -32,7 +44,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 4 * 1024 * 1024
     app.extensions["sandbox"] = state
     blueprints = (ui.bp, assets.bp, keyserver.bp, oauth.bp, rest_content.bp, rest_people.bp, media.bp, control.bp)
-    for blueprint in (*blueprints, forge_routes.bp):
+    for blueprint in (*blueprints, forge_routes.bp, forge_host.bp, forge_cdn.bp):
         app.register_blueprint(blueprint)
     _mount_mail_catcher(app, state)
     # The Forge API gateway inside the traffic log and faults, so both see the path the app called.

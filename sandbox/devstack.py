@@ -1,6 +1,8 @@
 """`make run`: the app, the sandbox Confluence and its mail catcher, wired together on this machine (SQLite).
 
-Runs both as child processes (the sandbox never imports the app) and stops both on Ctrl-C.
+Runs both as child processes (the sandbox never imports the app) and stops both on Ctrl-C. Both of the app's doors
+are open: the app trusts the sandbox as Connect host (install keys, OAuth) and as Forge platform (JWKS, API
+gateway, app id), so *Manage apps* can install the Connect app, the Forge app, or both.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from sandbox.config import DEFAULT_FORGE_APP_ID
+from sandbox.forge_platform import JWKS_PATH
+
 ROOT = Path(__file__).resolve().parent.parent
 APP_PORT = int(os.environ.get("APP_PORT", "8000"))
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8100"))
@@ -23,6 +28,7 @@ def environment() -> dict[str, str]:
     sandbox = f"http://localhost:{SANDBOX_PORT}"
     app = f"http://localhost:{APP_PORT}"
     env = dict(os.environ)
+    forge_app_id = env.get("SANDBOX_FORGE_APP_ID", "").strip() or DEFAULT_FORGE_APP_ID
     env.update(
         {
             "APP_ENV": "development",
@@ -39,6 +45,11 @@ def environment() -> dict[str, str]:
             "SMTP_DEFAULT_SECURITY": "none",
             "SMTP_DEFAULT_FROM": "pagemail@localhost",
             "SMTP_ALLOW_PRIVATE_HOSTS": "1",
+            # The Forge door: invocation tokens signed by the sandbox's keys, Confluence through its API gateway.
+            "FORGE_APP_ID": forge_app_id,
+            "FORGE_JWKS_URL": f"{sandbox}{JWKS_PATH}",
+            "FORGE_API_HOSTS": f"localhost:{SANDBOX_PORT}",
+            "SANDBOX_FORGE_APP_ID": forge_app_id,
             "SANDBOX_URL": sandbox,
             "SANDBOX_APP_DESCRIPTOR_URL": f"{app}/atlassian-connect.json",
             "SANDBOX_SMTP_PORT": str(SMTP_PORT),
@@ -105,7 +116,8 @@ def main() -> int:
         print(
             "\n  pagemail is running. Open the sandbox Confluence:\n\n"
             f"      {env['SANDBOX_URL']}/wiki/\n\n"
-            "  Install the app from Manage apps, open a page, choose ••• → Send as mail;\n"
+            "  In Manage apps, install the Connect app, the Forge app or both; open a page and\n"
+            "  choose ••• → Send as mail (the Forge entry is marked FORGE);\n"
             f"  the mail arrives in {env['SANDBOX_URL']}/inbox . Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -1,6 +1,10 @@
 """The pages a person clicks through: a home page, spaces and pages that look like Confluence, the "•••"
 menu with the app's web items (opening its dialog in a modal), the app's admin and space-tools pages in
 iframes, *Manage apps*, and a user switcher.
+
+Both of pagemail's apps appear side by side: the Connect app (descriptor modules, AP bridge: static/host.js) and
+the Forge app (manifest modules rendering its Custom UI from Forge's CDN, Forge bridge: static/forge_host.js),
+each installed from *Manage apps*.
 """
 
 from __future__ import annotations
@@ -25,6 +29,17 @@ from sandbox.access import can_read, is_space_admin, readable_pages
 from sandbox.content import with_base
 from sandbox.control import module_context
 from sandbox.directory import User
+from sandbox.forge_cdn import cdn_origin
+from sandbox.forge_host import FrameError, describe_frame
+from sandbox.forge_modules import (
+    CONTENT_ACTION,
+    GLOBAL_SETTINGS,
+    SPACE_SETTINGS,
+    ForgeModule,
+    build_problem,
+    modules_of_kind,
+)
+from sandbox.forge_platform import ForgeError
 from sandbox.modules import Module, find_module, modules_of, signed_module_url, web_items
 from sandbox.state import SandboxState, current_state
 from sandbox.ui_session import browsing_user, cookie_user, remember
@@ -64,6 +79,7 @@ def _render(template: str, state: SandboxState, status: int = 200, **context: An
         is_site_admin=state.directory.is_site_admin(user.account_id),
         has_inbox="inbox" in current_app.blueprints,
         public_url=state.config.public_url,
+        forge_cdn_origin=cdn_origin(state.config.public_url),
         friendly=_friendly,
         **context,
     )
@@ -149,6 +165,22 @@ def _menu_items(state: SandboxState, user: User) -> list[dict[str, Any]]:
     return items
 
 
+def _forge_modules(state: SandboxState, kind: str) -> list[ForgeModule]:
+    """The installed Forge app's Custom UI modules of one kind (none while it is not installed)."""
+    forge = state.forge
+    return modules_of_kind(forge.installation.manifest, kind) if forge.installation.installed else []
+
+
+def _forge_frame(
+    state: SandboxState, module_key: str, user: User, space_key: str = ""
+) -> tuple[dict[str, Any] | None, str]:
+    """(the frame to render, "") or (None, why there is none: not installed, no such module, no build)."""
+    try:
+        return describe_frame(state, module_key, user, space_key=space_key), ""
+    except FrameError as exc:
+        return None, exc.message
+
+
 def _labels(state: SandboxState, user: User, modules: list[Module]) -> dict[str, str]:
     """Module names in the user's language, by module key."""
     installation = state.installation
@@ -180,6 +212,7 @@ def page_view(space_key: str, page_id: str, slug: str = "") -> Response:
         author=state.directory.user(page.created_by),
         editor=state.directory.user(page.updated_by),
         menu_items=_menu_items(state, user),
+        forge_items=_forge_modules(state, CONTENT_ACTION),
     )
 
 
@@ -203,29 +236,68 @@ def _frame(
     return {"module": module, "url": url, "content_id": content_id, "space_key": space_key}
 
 
-@bp.get("/wiki/admin")
-@bp.get("/wiki/admin/plugins/<module_key>")
-def admin(module_key: str = "") -> Response:
-    state = current_state()
-    user = browsing_user(state)
-    if not state.directory.is_site_admin(user.account_id):
-        return _render("wiki_forbidden.html", state, status=403, reason="Only site admins can open app settings.")
+def _site_admin_only(state: SandboxState, user: User) -> Response | None:
+    if state.directory.is_site_admin(user.account_id):
+        return None
+    return _render("wiki_forbidden.html", state, status=403, reason="Only site admins can open app settings.")
+
+
+def _admin_entries(state: SandboxState, user: User) -> tuple[list[Module], list[Module], dict[str, str]]:
+    """(sidebar entries, modules that may be opened, their labels) of the Connect app."""
     installation = state.installation
     modules = modules_of(installation.descriptor) if installation.active else []
     # Like Confluence: adminPages are the sidebar's entries; the configurePage is no entry of its own, it is what
     # the app's *Configure* button in Manage apps opens (an app declaring both, as pagemail does, is listed once).
     sidebar = [module for module in modules if module.kind == "adminPages"]
     openable = sidebar + [module for module in modules if module.kind == "configurePage"]
-    chosen = next((module for module in openable if module.key == module_key), openable[0] if openable else None)
-    frame = _frame(state, chosen, user) if chosen else None
-    return _render("wiki_admin.html", state, admin_pages=sidebar, frame=frame, labels=_labels(state, user, openable))
+    return sidebar, openable, _labels(state, user, openable)
 
 
-@bp.get("/wiki/spaces/<space_key>/settings/integrations")
-@bp.get("/wiki/spaces/<space_key>/settings/integrations/<module_key>")
-def space_tools(space_key: str, module_key: str = "") -> Response:
+@bp.get("/wiki/admin")
+@bp.get("/wiki/admin/plugins/<module_key>")
+def admin(module_key: str = "") -> Response:
     state = current_state()
     user = browsing_user(state)
+    refused = _site_admin_only(state, user)
+    if refused is not None:
+        return refused
+    sidebar, openable, labels = _admin_entries(state, user)
+    forge_pages = _forge_modules(state, GLOBAL_SETTINGS)
+    chosen = next((module for module in openable if module.key == module_key), openable[0] if openable else None)
+    if chosen is None and forge_pages and not module_key:
+        return redirect(url_for("ui.admin_forge", module_key=forge_pages[0].key))
+    frame = _frame(state, chosen, user) if chosen else None
+    return _render(
+        "wiki_admin.html", state, admin_pages=sidebar, frame=frame, labels=labels, forge_pages=forge_pages, title=""
+    )
+
+
+@bp.get("/wiki/admin/forge/<module_key>")
+def admin_forge(module_key: str) -> Response:
+    """Apps → the Forge app's globalSettings page: its Custom UI in an iframe."""
+    state = current_state()
+    user = browsing_user(state)
+    refused = _site_admin_only(state, user)
+    if refused is not None:
+        return refused
+    sidebar, _openable, labels = _admin_entries(state, user)
+    forge_pages = _forge_modules(state, GLOBAL_SETTINGS)
+    forge_frame, problem = _forge_frame(state, module_key, user)
+    return _render(
+        "wiki_admin.html",
+        state,
+        admin_pages=sidebar,
+        frame=None,
+        labels=labels,
+        forge_pages=forge_pages,
+        forge_frame=forge_frame,
+        forge_problem=problem,
+        forge_key=module_key,
+        title=forge_frame["title"] if forge_frame else "App settings",
+    )
+
+
+def _space_admin_only(state: SandboxState, space_key: str, user: User) -> Response | None:
     space = state.catalog.space(space_key)
     if space is None:
         return _render("wiki_missing.html", state, status=404)
@@ -236,16 +308,67 @@ def space_tools(space_key: str, module_key: str = "") -> Response:
             status=403,
             reason=f"Only admins of the {space.name} space can change its settings.",
         )
+    return None
+
+
+@bp.get("/wiki/spaces/<space_key>/settings/integrations")
+@bp.get("/wiki/spaces/<space_key>/settings/integrations/<module_key>")
+def space_tools(space_key: str, module_key: str = "") -> Response:
+    state = current_state()
+    user = browsing_user(state)
+    refused = _space_admin_only(state, space_key, user)
+    if refused is not None:
+        return refused
+    space = state.catalog.space(space_key)
     installation = state.installation
     tabs = (
         [module for module in modules_of(installation.descriptor) if module.kind == "spaceToolsTabs"]
         if installation.active
         else []
     )
+    forge_tabs = _forge_modules(state, SPACE_SETTINGS)
     chosen = next((module for module in tabs if module.key == module_key), tabs[0] if tabs else None)
-    frame = _frame(state, chosen, user, space_key=space.key) if chosen else None
+    if chosen is None and forge_tabs and not module_key:
+        return redirect(url_for("ui.space_tools_forge", space_key=space_key, module_key=forge_tabs[0].key))
+    frame = _frame(state, chosen, user, space_key=space_key) if chosen else None
     return _render(
-        "wiki_space_tools.html", state, space=space, tabs=tabs, frame=frame, labels=_labels(state, user, tabs)
+        "wiki_space_tools.html",
+        state,
+        space=space,
+        tabs=tabs,
+        frame=frame,
+        labels=_labels(state, user, tabs),
+        forge_tabs=forge_tabs,
+    )
+
+
+@bp.get("/wiki/spaces/<space_key>/settings/integrations/forge/<module_key>")
+def space_tools_forge(space_key: str, module_key: str) -> Response:
+    """Space settings → Integrations → the Forge app's spaceSettings page: its Custom UI in an iframe."""
+    state = current_state()
+    user = browsing_user(state)
+    refused = _space_admin_only(state, space_key, user)
+    if refused is not None:
+        return refused
+    space = state.catalog.space(space_key)
+    installation = state.installation
+    tabs = (
+        [module for module in modules_of(installation.descriptor) if module.kind == "spaceToolsTabs"]
+        if installation.active
+        else []
+    )
+    forge_frame, problem = _forge_frame(state, module_key, user, space_key=space_key)
+    return _render(
+        "wiki_space_tools.html",
+        state,
+        space=space,
+        tabs=tabs,
+        frame=None,
+        labels=_labels(state, user, tabs),
+        forge_tabs=_forge_modules(state, SPACE_SETTINGS),
+        forge_frame=forge_frame,
+        forge_problem=problem,
+        forge_key=module_key,
     )
 
 
@@ -254,6 +377,7 @@ def manage_apps() -> Response:
     state = current_state()
     installation = state.installation
     configure = next((module for module in modules_of(installation.descriptor) if module.kind == "configurePage"), None)
+    forge = state.forge
     return _render(
         "wiki_upm.html",
         state,
@@ -261,6 +385,10 @@ def manage_apps() -> Response:
         default_descriptor=state.installation.descriptor_url,
         key_url=f"{state.config.public_url}/connect-keys/{state.signing_key.kid}",
         message=request.args.get("message", ""),
+        forge=forge,
+        forge_facts=forge.facts(),
+        forge_pages=_forge_modules(state, GLOBAL_SETTINGS),
+        forge_hint=build_problem(forge.manifest_path, forge.installation.manifest),
     )
 
 
@@ -278,4 +406,30 @@ def manage_apps_action(action: str) -> Response:
     else:
         abort(404)
     message = result.get("error") or f"{action.capitalize()}: done"
+    return redirect(url_for("ui.manage_apps", message=message), code=303)
+
+
+@bp.post("/wiki/plugins/servlet/upm/forge/<action>")
+def manage_forge_app(action: str) -> Response:
+    """*Install Forge app* (again: an upgrade) and *Uninstall*: the lifecycle events go to the app's remote."""
+    state = current_state()
+    if not state.directory.is_site_admin(browsing_user(state).account_id):
+        return _render("wiki_forbidden.html", state, status=403, reason="Only site admins can manage apps.")
+    try:
+        if action == "install":
+            result = state.forge.install()
+        elif action == "uninstall":
+            result = state.forge.uninstall()
+        else:
+            abort(404)
+    except ForgeError as exc:
+        return redirect(url_for("ui.manage_apps", message=f"Forge app: {exc}"), code=303)
+    answer = result.get("answer") or {}
+    if result.get("error"):
+        message = f"Forge app: {result['error']}"
+    elif answer.get("status") is None or not 200 <= int(answer["status"]) < 300:
+        told = answer.get("error") or f"HTTP {answer.get('status')}"
+        message = f"Forge app: {action} sent {answer.get('event')}, the remote answered {told}"
+    else:
+        message = f"Forge app: {action}: done ({answer.get('event')} answered HTTP {answer['status']})"
     return redirect(url_for("ui.manage_apps", message=message), code=303)

@@ -16,7 +16,7 @@
   const MAX_ATTACHMENT_MB = 50;
   const LOOSE_DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
-  // The shared page kit (static/pagemail.js): strings, the AP bridge and the JSON API.
+  // The shared page kit (static/pagemail.js): strings, the host (AP or Forge) and the JSON API.
   const pagemail = window.pagemail;
   const byId = pagemail.byId;
   const element = pagemail.element;
@@ -90,7 +90,7 @@
     }
   }
 
-  /* ------------------------------------------------------ the host (AP bridge) */
+  /* ------------------------------------------------------ the host (AP or Forge) */
 
   class AdminError extends pagemail.PagemailError {}
 
@@ -598,10 +598,11 @@
 
   /* ---------------------------------------------------------- page start-up */
 
-  // Strings and the user's Confluence locale, then the page translated. Answers the API function.
+  // Strings and the user's Confluence locale (the host's page context), then the page translated. Answers the
+  // API function.
   async function start(root, titleKey) {
-    const answers = await Promise.all([loadStrings(root.dataset.stringsUrl || ""), pagemail.hostLocale()]);
-    pagemail.useLanguage(answers[0], answers[1] || root.dataset.locale || "en");
+    const answers = await Promise.all([loadStrings(root.dataset.stringsUrl || ""), pagemail.pageContext()]);
+    pagemail.useLanguage(answers[0], answers[1].locale || "en");
     pagemail.translatePage(titleKey);
     return pagemail.createApi(root.dataset.apiBase || "/api", contextToken, AdminError);
   }

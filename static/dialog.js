@@ -1,7 +1,8 @@
 /*
  * The send dialog (DESIGN §1, API in §7): pick recipients, edit subject and message, choose attachments and
- * options, preview, send. Talks to Confluence only through the AP bridge and to the app only through /api
- * with a fresh context token. Builds every piece of server data with textContent, never as HTML.
+ * options, preview, send. Talks to Confluence only through its host (static/pagemail.js: the AP bridge, or the
+ * Forge bridge in the Forge app) and to the app only through /api. Builds every piece of server data with
+ * textContent, never as HTML.
  */
 (function () {
   "use strict";
@@ -26,13 +27,12 @@
   const LOAD_FAILED = "The send dialog couldn't be loaded. Please reload the page.";
 
   const config = {
-    contentId: root.dataset.contentId || "",
+    contentId: "", // the page to send, from the host's context (start)
     apiBase: root.dataset.apiBase || "/api",
     stringsUrl: root.dataset.stringsUrl || "",
-    locale: root.dataset.locale || "",
   };
 
-  // The shared page kit (static/pagemail.js): strings, the AP bridge and the JSON API.
+  // The shared page kit (static/pagemail.js): strings, the host and the JSON API.
   const pagemail = window.pagemail;
   const byId = pagemail.byId;
   const element = pagemail.element;
@@ -40,8 +40,6 @@
   const i18n = pagemail.i18n;
   const t = pagemail.t;
   const useLanguage = pagemail.useLanguage;
-  const hostAvailable = pagemail.hostAvailable;
-  const hostLocale = pagemail.hostLocale;
   const isAbort = pagemail.isAbort;
 
   function cloneIcon(name) {
@@ -82,7 +80,7 @@
     return Array.from(text).length;
   }
 
-  /* ------------------------------------------------------ the host (AP bridge) */
+  /* ------------------------------------------------------------- the host */
 
   function closeDialog() {
     window.clearTimeout(state.closeTimer);
@@ -92,9 +90,7 @@
       flag(t("flag.title"), state.sentNote);
       state.sentNote = "";
     }
-    if (hostAvailable() && window.AP.dialog && typeof window.AP.dialog.close === "function") {
-      window.AP.dialog.close();
-    }
+    pagemail.closeDialog();
   }
 
   function flag(title, body) {
@@ -1821,16 +1817,17 @@
     showView("loading");
 
     let strings;
-    let locale;
+    let context;
     try {
-      const loaded = await Promise.all([loadStrings(), hostLocale()]);
+      const loaded = await Promise.all([loadStrings(), pagemail.pageContext()]);
       strings = loaded[0];
-      locale = loaded[1];
+      context = loaded[1];
     } catch (error) {
       byId("view-loading").textContent = LOAD_FAILED;
       return;
     }
-    useLanguage(strings, locale || config.locale || navigator.language);
+    config.contentId = context.contentId;
+    useLanguage(strings, context.locale || navigator.language);
     pagemail.translatePage("title");
     wireForm();
 

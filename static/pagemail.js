@@ -1,8 +1,13 @@
 /*
  * What the send dialog (static/dialog.js) and the admin pages (static/admin.js, static/space.js) share: the
- * page's strings, the AP bridge (context tokens, locale, flags) and the JSON API client (DESIGN §7).
- * Published as window.pagemail; loaded before the page scripts. Each page has one set of strings and one
- * token cache, so both live here once per page.
+ * page's strings, the host (where the page was opened, its locale, flags, closing the dialog) and the JSON API
+ * client (DESIGN §7). Published as window.pagemail; loaded before the page scripts. Each page has one set of
+ * strings and one token cache, so both live here once per page.
+ *
+ * Two hosts, one page: in the Connect app the host is Confluence's AP bridge, and the API is fetched with a
+ * context token; in the Forge app's Custom UI (forge/ui) the Forge transport, loaded first, has set
+ * window.pagemailHost ({kind: "forge", context, locale, request, flag, close}: @forge/bridge), and every API
+ * call goes through its request(), which invokeRemote signs itself (no token here, so no 401 retry either).
  */
 (function () {
   "use strict";
@@ -93,7 +98,7 @@
     }
   }
 
-  /* ------------------------------------------------------ the host (AP bridge) */
+  /* ------------------------------------------------------ the host (AP or Forge) */
 
   // An API or bridge failure. Pages subclass it; the subclass's name becomes the error's name.
   class PagemailError extends Error {
@@ -106,8 +111,26 @@
     }
   }
 
+  // The Forge transport when the page runs as Forge Custom UI, else null (a Connect page: AP).
+  function forgeHost() {
+    const host = window.pagemailHost;
+    return host && typeof host === "object" && host.kind === "forge" ? host : null;
+  }
+
   function hostAvailable() {
+    if (forgeHost()) {
+      return true;
+    }
     return typeof window.AP === "object" && window.AP !== null && !!window.AP.context;
+  }
+
+  // The promise's value, or a rejection with failure(code) when it takes longer than the host may take.
+  function withinHostTime(promise, failure) {
+    return askHost(function (done) {
+      Promise.resolve(promise).then(done, function () {
+        done(undefined);
+      });
+    }, failure);
   }
 
   /*
@@ -133,6 +156,19 @@
 
   // The user's Confluence locale, or "" when the host can't tell.
   function hostLocale() {
+    const forge = forgeHost();
+    if (forge) {
+      return withinHostTime(forge.locale(), function () {
+        return new PagemailError("");
+      }).then(
+        function (locale) {
+          return typeof locale === "string" ? locale : "";
+        },
+        function () {
+          return "";
+        }
+      );
+    }
     if (!hostAvailable() || !window.AP.user || typeof window.AP.user.getLocale !== "function") {
       return Promise.resolve("");
     }
@@ -197,13 +233,77 @@
     };
   }
 
+  /*
+   * Where the page was opened, once per page: {contentId, spaceKey, locale}. A Connect page has the ids in its
+   * markup (views/modules.py puts them there) and asks AP for the locale; Forge tells all three in its context.
+   * The locale falls back to the page's own (data-locale). Never rejects: without a host the ids are empty.
+   */
+  let contextOnce = null;
+
+  function pageContext() {
+    if (!contextOnce) {
+      contextOnce = readContext();
+    }
+    return contextOnce;
+  }
+
+  async function readContext() {
+    const root = document.querySelector("[data-api-base]");
+    const data = root ? root.dataset : {};
+    const pageLocale = data.locale || "";
+    const forge = forgeHost();
+    if (!forge) {
+      const locale = await hostLocale();
+      return { contentId: data.contentId || "", spaceKey: data.spaceKey || "", locale: locale || pageLocale };
+    }
+    let found = null;
+    try {
+      found = await withinHostTime(forge.context(), function () {
+        return new PagemailError("");
+      });
+    } catch (error) {
+      found = null;
+    }
+    const context = found && typeof found === "object" ? found : {};
+    return {
+      contentId: typeof context.contentId === "string" ? context.contentId : "",
+      spaceKey: typeof context.spaceKey === "string" ? context.spaceKey : "",
+      locale: (typeof context.locale === "string" && context.locale) || pageLocale,
+    };
+  }
+
   // Shows a Confluence flag; false when there is no host to show it.
   function flag(type, title, body) {
+    const forge = forgeHost();
+    if (forge) {
+      try {
+        return forge.flag(type, title, body || "") !== false;
+      } catch (error) {
+        return false;
+      }
+    }
     if (hostAvailable() && window.AP.flag && typeof window.AP.flag.create === "function") {
       window.AP.flag.create({ title: title, body: body || "", type: type, close: "auto" });
       return true;
     }
     return false;
+  }
+
+  // Closes the dialog the page is in (the host removes the iframe); nothing happens without a host.
+  function closeDialog() {
+    const forge = forgeHost();
+    if (forge) {
+      // A view Forge can't close (a settings page) says so by a rejection: nothing to do then.
+      Promise.resolve()
+        .then(function () {
+          return forge.close();
+        })
+        .catch(function () {});
+      return;
+    }
+    if (hostAvailable() && window.AP.dialog && typeof window.AP.dialog.close === "function") {
+      window.AP.dialog.close();
+    }
   }
 
   /* ------------------------------------------------------------------- the API */
@@ -212,20 +312,50 @@
     return !!error && error.name === "AbortError";
   }
 
+  function abortError() {
+    return new DOMException("The request was aborted.", "AbortError");
+  }
+
+  // The promise, or an AbortError as soon as the signal fires (what fetch does; the Forge bridge can't cancel).
+  function abortable(promise, signal) {
+    if (!signal) {
+      return promise;
+    }
+    if (signal.aborted) {
+      return Promise.reject(abortError());
+    }
+    return new Promise(function (resolve, reject) {
+      function aborted() {
+        reject(abortError());
+      }
+      signal.addEventListener("abort", aborted, { once: true });
+      promise.then(resolve, reject).finally(function () {
+        signal.removeEventListener("abort", aborted);
+      });
+    });
+  }
+
   /*
    * Answers api(method, path, body, signal): the JSON answer of base + path, or a rejection with an
    * ErrorClass (a PagemailError subclass) carrying the server's message, status, code and details.
    */
   function createApi(base, contextToken, ErrorClass) {
+    // The server localizes its messages and the mail chrome by this (the user's Confluence locale).
+    function localeHeader() {
+      return { "X-Pagemail-Locale": i18n.locale };
+    }
+
+    function networkError() {
+      return new ErrorClass(t("error.network"), 0, "network");
+    }
+
     async function send(method, path, body, signal, token) {
       const options = {
         method: method,
-        headers: {
-          Authorization: "JWT " + token,
-          "Content-Type": "application/json",
-          // The server localizes its messages and the mail chrome by this (the user's Confluence locale).
-          "X-Pagemail-Locale": i18n.locale,
-        },
+        headers: Object.assign(
+          { Authorization: "JWT " + token, "Content-Type": "application/json" },
+          localeHeader()
+        ),
         credentials: "omit",
         cache: "no-store",
         signal: signal,
@@ -239,11 +369,12 @@
         if (isAbort(error)) {
           throw error;
         }
-        throw new ErrorClass(t("error.network"), 0, "network");
+        throw networkError();
       }
     }
 
-    return async function api(method, path, body, signal) {
+    // Connect: fetch with the context token; {status, data} (data null when the answer is no JSON).
+    async function viaFetch(method, path, body, signal) {
       let response = await send(method, path, body, signal, await contextToken(false));
       if (response.status === 401) {
         // The cached token may have expired early (clock skew): one retry with a fresh one.
@@ -257,15 +388,41 @@
           throw error;
         }
       }
-      if (!response.ok) {
+      return { status: response.status, data: data };
+    }
+
+    // Forge: the transport's request() (invokeRemote); the path is below /api there too.
+    async function viaForge(forge, method, path, body, signal) {
+      let answer;
+      try {
+        answer = await abortable(Promise.resolve(forge.request(method, path, body, localeHeader())), signal);
+      } catch (error) {
+        if (isAbort(error)) {
+          throw error;
+        }
+        throw networkError();
+      }
+      if (!answer || typeof answer.status !== "number" || answer.status < 100) {
+        throw networkError();
+      }
+      return { status: answer.status, data: answer.data === undefined ? null : answer.data };
+    }
+
+    return async function api(method, path, body, signal) {
+      const forge = forgeHost();
+      const answer = forge
+        ? await viaForge(forge, method, path, body, signal)
+        : await viaFetch(method, path, body, signal);
+      const data = answer.data;
+      if (answer.status < 200 || answer.status > 299) {
         const problem = data && typeof data.error === "object" && data.error ? data.error : {};
         const message = typeof problem.message === "string" && problem.message
           ? problem.message
-          : t("error.http", { status: response.status });
-        throw new ErrorClass(message, response.status, problem.code, problem.details);
+          : t("error.http", { status: answer.status });
+        throw new ErrorClass(message, answer.status, problem.code, problem.details);
       }
       if (!data || typeof data !== "object") {
-        throw new ErrorClass(t("error.badAnswer"), response.status, "bad_answer");
+        throw new ErrorClass(t("error.badAnswer"), answer.status, "bad_answer");
       }
       return data;
     };
@@ -283,8 +440,10 @@
     hostAvailable: hostAvailable,
     askHost: askHost,
     hostLocale: hostLocale,
+    pageContext: pageContext,
     contextTokens: contextTokens,
     flag: flag,
+    closeDialog: closeDialog,
     isAbort: isAbort,
     createApi: createApi,
   });

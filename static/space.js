@@ -36,11 +36,11 @@
     saving: false,
     snapshot: "",
     current: null, // the settings as the server last answered them
+    spaceKey: "", // the space, from the host's page context (main)
   };
-  const spaceKey = root.dataset.spaceKey || "";
 
   function settingsPath() {
-    return "/spaces/" + encodeURIComponent(spaceKey) + "/settings";
+    return "/spaces/" + encodeURIComponent(state.spaceKey) + "/settings";
   }
 
   function snapshot() {
@@ -189,13 +189,14 @@
   async function main() {
     try {
       state.api = await kit.start(root, "space.title");
+      state.spaceKey = (await pagemail.pageContext()).spaceKey;
     } catch (error) {
       kit.showLoaded(root);
       message.show("error", t("space.loadFailed"), error.message);
       return;
     }
     state.groups = kit.groupPicker("space-groups", state.api, edited);
-    if (!spaceKey) {
+    if (!state.spaceKey) {
       kit.showLoaded(root);
       message.show("error", t("space.loadFailed"), t("space.noSpace"));
       return;

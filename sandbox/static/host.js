@@ -4,7 +4,8 @@
  * App iframes talk to this page with postMessage ({type: "ap-request", id, method, args}); a message is
  * only answered when it comes from the installed app's origin AND from an iframe this page created.
  * Answers go back as {type: "ap-response", id, result | error}; events as {type: "ap-event", name, data}.
- * Also here: the page's "•••" menu, which opens the app's dialog module in a modal.
+ * Also here: the page's "•••" menu, which opens the app's dialog module in a modal, and the site's flags (the
+ * Forge app's bridge, static/forge_host.js, shows its flags through window.SandboxHost too).
  */
 (function () {
   "use strict";
@@ -242,8 +243,11 @@
     });
   });
 
+  // static/forge_host.js (the Forge app's bridge) shows its flags through these, in the same place.
   window.SandboxHost = {
     frames: function () { return frames.slice(); },
-    dialogOpen: function () { return Boolean(dialogFrame); }
+    dialogOpen: function () { return Boolean(dialogFrame); },
+    showFlag: showFlag,
+    closeFlag: closeFlag
   };
 }());
