@@ -17,8 +17,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from connect.auth import Identity, context_token_required, current_identity
 from errors import ForbiddenError, ValidationError
+from identity import Identity, api_auth_required, current_identity
 from mail.css_policy import css_problems
 from mail.permissions import group_names, is_site_admin, is_space_admin
 from mail.recipients import emails_for
@@ -48,7 +48,7 @@ def site_admin_api(view: Callable[P, R]) -> Callable[P, R]:
     """Context token, the admin rate limit and a site-admin check (as the user) before the view runs."""
 
     @functools.wraps(view)
-    @context_token_required
+    @api_auth_required
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         identity = current_identity()
         enforce("admin", identity)
@@ -320,7 +320,7 @@ def _space_answer(
 
 
 @bp.get("/spaces/<space_key>/settings")
-@context_token_required
+@api_auth_required
 def get_space_settings(space_key: str) -> Response:
     identity = current_identity()
     enforce("admin", identity)
@@ -334,7 +334,7 @@ def get_space_settings(space_key: str) -> Response:
 
 
 @bp.put("/spaces/<space_key>/settings")
-@context_token_required
+@api_auth_required
 def put_space_settings(space_key: str) -> Response:
     identity = current_identity()
     enforce("admin", identity)
