@@ -1020,6 +1020,7 @@
     autoClosing: false,
     closeTimer: 0,
     sentNote: "", // what the host's flag says when the dialog closes after a send
+    lastSend: null, // the last send's body and pick count: a retry resends it with the server's token
   };
 
   function showView(view) {
@@ -1648,15 +1649,50 @@
     if (refused) {
       addListItem(t("result.refused", { count: refused }));
     }
+    const missed = Math.max(0, Number(data.notDelivered) || 0);
+    if (data.partial === true && missed && typeof data.retry === "string") {
+      offerRetry(missed, data.retry);
+    }
     state.sentNote = text;
     // All went as asked: the dialog goes by itself and the host's flag keeps the news. Someone left out is worth
     // reading in full, so then the dialog stays until it is closed.
-    if (!skipped.length && !refused) {
+    if (!skipped.length && !refused && !missed) {
       state.autoClosing = true;
       state.closeTimer = window.setTimeout(closeDialog, CLOSE_AFTER_SENT_MS);
     }
     updateButtons();
     buttons.close.focus();
+  }
+
+  /*
+   * Some mails of a split send were not delivered: the server's sealed `retry` sends the same body again to those
+   * addresses only, so nobody gets the page twice.
+   */
+  function offerRetry(missed, token) {
+    addListItem(t("result.notDelivered", { count: missed }));
+    const retry = element("button", "aui-button", t("result.retryRest"));
+    retry.type = "button";
+    retry.id = "retry-rest";
+    retry.addEventListener("click", async function () {
+      if (state.busy || !state.lastSend) {
+        return;
+      }
+      retry.disabled = true;
+      setSending(true);
+      try {
+        const body = Object.assign({}, state.lastSend.body, { retry: token, confirmed: true });
+        const data = await api("POST", "/send", body);
+        setSending(false);
+        showSent(data, state.lastSend.picks);
+      } catch (error) {
+        setSending(false);
+        retry.disabled = false;
+        showFailure(t("error.sendTitle"), error);
+      }
+    });
+    const item = element("li", "pm-retry");
+    item.appendChild(retry);
+    message.list.appendChild(item);
   }
 
   async function send() {
@@ -1679,6 +1715,7 @@
       body.confirmed = true;
     }
     const picks = recipientCount();
+    state.lastSend = { body: body, picks: picks };
     setSending(true);
     try {
       const data = await api("POST", "/send", body);

@@ -413,3 +413,39 @@ def _dialog_screenshot_on_failure(request: pytest.FixtureRequest, browser: Chrom
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         browser.save_screenshot(str(SCREENSHOT.with_name(f"pagemail-failed-{request.node.name}.png")))
+
+
+def test_a_partly_delivered_send_offers_to_retry_only_the_missed(stack: Any, browser: Chrome) -> None:
+    sender = person(stack, "regular")
+    addresses = [f"r{n}@external.example" for n in range(5)]
+    with stack.settings(max_recipients=2):
+        open_dialog(browser, stack, sender, page(stack, SIMPLE_PAGE))
+        field = browser.find_element(By.ID, "to-input")
+        field.click()
+        browser.execute_script(
+            """
+            const data = new DataTransfer();
+            data.setData("text/plain", arguments[1]);
+            arguments[0].dispatchEvent(
+              new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
+            """,
+            field,
+            ", ".join(addresses),
+        )
+        assert chip_names(browser, "to") == addresses
+        wait(browser).until(lambda driver: text_of(driver, "recipient-summary") == "Goes to 5 recipients.")
+        stack.catcher.fail_next(554, "Message rejected as spam", stage="DATA", after=1)  # the second mail fails
+        send_button(browser).click()
+        success = wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, SUCCESS)))
+        assert "Sent to 3 recipients" in success.text
+        assert "2 recipients didn't get it" in success.text
+        assert sorted(a for m in stack.catcher.wait_for(2, timeout=WAIT_S) for a in m.rcpt_tos) == [
+            addresses[0],
+            addresses[1],
+            addresses[4],
+        ]
+        stack.catcher.clear()
+        browser.find_element(By.ID, "retry-rest").click()
+        wait(browser).until(lambda driver: "Sent to 2 recipients" in driver.find_element(By.CSS_SELECTOR, SUCCESS).text)
+        assert sorted(a for m in stack.catcher.wait_for(1, timeout=WAIT_S) for a in m.rcpt_tos) == addresses[2:4]
+    stack.catcher.clear_failures()
