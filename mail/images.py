@@ -108,14 +108,16 @@ def scale_image(
     max_side: int,
     content_width: int = 640,
     budget: PixelBudget | None = None,
+    max_width: int | None = None,
 ) -> ScaledImage:
     """Scale an image for a mail: "original" keeps its size, "fit" fits content_width, "max_side" caps the
-    longer side. Raises ImageError for anything that is not a supported, sane image. Decoding waits for room in
-    `budget` (the send's) and in the process-wide budget."""
+    longer side; with max_width (twice the width the mail shows the image at: sharp on a high-density screen,
+    nothing beyond) "fit" and "max_side" are never wider than that either. Raises ImageError for anything that is
+    not a supported, sane image. Decoding waits for room in `budget` (the send's) and in the process-wide budget."""
     if mode not in ("original", "fit", "max_side"):
         raise ValueError(f"unknown image mode {mode!r}")
-    if max_side < 1 or content_width < 1:
-        raise ValueError("max_side and content_width must be positive")
+    if max_side < 1 or content_width < 1 or (max_width is not None and max_width < 1):
+        raise ValueError("max_side, content_width and max_width must be positive")
     if not data:
         raise ImageError("empty image data")
     if len(data) > MAX_INPUT_BYTES:
@@ -123,7 +125,7 @@ def scale_image(
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            return _scale(data, mode, max_side, content_width, budget)
+            return _scale(data, mode, max_side, content_width, budget, max_width)
         except ImageError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -140,19 +142,29 @@ def _target_size(
     mode: ImageMode,
     max_side: int,
     content_width: int,
+    max_width: int | None = None,
 ) -> tuple[int, int]:
     if mode == "fit":
         scale = min(1.0, content_width / width)
     elif mode == "max_side":
         scale = min(1.0, max_side / max(width, height))
     else:
-        scale = 1.0
+        return width, height
+    if max_width is not None:
+        scale = min(scale, max_width / width)
     if scale >= 1.0:
         return width, height
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _scale(data: bytes, mode: ImageMode, max_side: int, content_width: int, budget: PixelBudget | None) -> ScaledImage:
+def _scale(
+    data: bytes,
+    mode: ImageMode,
+    max_side: int,
+    content_width: int,
+    budget: PixelBudget | None,
+    max_width: int | None = None,
+) -> ScaledImage:
     im = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
     source_format = im.format or ""
     width, height = im.size
@@ -160,7 +172,7 @@ def _scale(data: bytes, mode: ImageMode, max_side: int, content_width: int, budg
         raise ImageError("image has too many pixels (decompression bomb)")
     if source_format not in ("JPEG", "MPO") and width * height > MAX_DECODED_PIXELS:
         raise ImageError("image has too many pixels to prepare for a mail")  # only JPEG decodes at a reduced scale
-    size_ok = _target_size(width, height, mode, max_side, content_width) == (width, height)
+    size_ok = _target_size(width, height, mode, max_side, content_width, max_width) == (width, height)
     if size_ok and _can_pass_through(data, im, source_format):
         # No metadata (so no EXIF orientation either) and the right size: sent as it is, without
         # decoding a single pixel.
@@ -168,7 +180,7 @@ def _scale(data: bytes, mode: ImageMode, max_side: int, content_width: int, budg
     orientation = _orientation(im)  # (for a PNG this may decode it: EXIF can follow the pixels)
     swapped = orientation in (5, 6, 7, 8)
     shown_w, shown_h = (height, width) if swapped else (width, height)
-    target = _target_size(shown_w, shown_h, mode, max_side, content_width)
+    target = _target_size(shown_w, shown_h, mode, max_side, content_width, max_width)
     resize = target != (shown_w, shown_h)
 
     if source_format == "GIF" and not resize and len(data) <= GIF_PASSTHROUGH_BYTES:

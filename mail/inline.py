@@ -19,8 +19,17 @@ class CssInlineError(ValueError):
     """The stylesheet (normally the admin's custom CSS) could not be applied."""
 
 
+# Kept in <style> as it is, not inlined: the mail opts out of dark mode (README, "Mail clients"), for clients that
+# honour color-scheme on the root but not the meta tags.
+KEPT_CSS = ":root{color-scheme:light only}"
+
+
 def inline_css(html: str) -> str:
     try:
-        return _INLINER.inline(html)
+        inlined = _INLINER.inline(html)
     except css_inline.InlineError as exc:
         raise CssInlineError(f"could not inline the mail CSS: {exc}") from None
+    # css-inline writes what it keeps (@media) first in <head>; the MSO <style> in a comment is left alone.
+    if "<head><style>" in inlined:
+        return inlined.replace("<head><style>", "<head><style>" + KEPT_CSS, 1)
+    return inlined.replace("</head>", f"<style>{KEPT_CSS}</style></head>", 1)

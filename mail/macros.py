@@ -1,7 +1,7 @@
 """Confluence macros (as rendered in export_view) → plain markup that mail clients display.
 
 Everything is done in place on an lxml tree, before sanitising: panels become a one-cell table with a
-coloured left border, code becomes a wrapping <pre>, expands are shown open, lozenges become coloured
+coloured left border, code a one-cell table of wrapping lines, expands one shown open; lozenges become coloured
 spans, task lists get ☑/☐, layouts are flattened, embeds become a link to the page, emoticons become
 characters. Labels that depend on the reader's language carry a pm-k-* class (see mail/strings.py).
 """
@@ -110,12 +110,14 @@ _EMOTICONS = {
 }
 _EMOJI_HEX_ID = re.compile(r"^[0-9a-fA-F]{2,6}(?:-[0-9a-fA-F]{2,6})*$")
 _SHORTNAME = re.compile(r"^:[\w+-]+:$")
+_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]{1,6})\}|\\U([0-9a-fA-F]{8})|\\u([0-9a-fA-F]{4})")
 _COLOUR = re.compile(
     r"^(?:#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}"
     r"|rgb\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*\))$"
 )
 _BACKGROUND = re.compile(r"background(?:-color)?\s*:\s*([^;]+)", re.IGNORECASE)
 _JIRA_PLACEHOLDER_SUMMARY = "Getting issue details..."
+_SPACE_RUN = re.compile(r" {2,}")
 
 
 # Tags a handler may care about even without a class attribute.
@@ -150,7 +152,7 @@ def _handler_for(el: Element, tag: str, classes: list[str]) -> Callable[[Element
     if tag == "img":
         if el.get("data-emoji-id") or el.get("data-emoticon-name") or "emoticon" in classes:
             return _emoticon
-        return None
+        return _centred_image if "image-center" in classes else None
     if tag == "pre":
         return _code_pre
     if not classes and tag not in ("colgroup", "td", "th", "tr"):
@@ -176,6 +178,8 @@ def _handler_for(el: Element, tag: str, classes: list[str]) -> Callable[[Element
         return _attachments_link
     if "plugin_pagetree" in class_set:
         return _pagetree_link
+    if "toc-macro" in class_set:
+        return _toc
     if class_set & _LAYOUT_CLASSES and tag in ("div", "span"):
         return _unwrap
     if tag == "table" and "confluenceTable" in class_set:
@@ -268,7 +272,11 @@ def _storage_leftover(el: Element, page_url: str, base_url: str) -> None:
     tag = el.tag.lower()
     if tag == "ac:emoticon":
         name = el.get("ac:name") or ""
-        _replace_with_text(el, _EMOTICONS.get(name, el.get("ac:emoji-fallback") or ""))
+        fallback = decode_escapes((el.get("ac:emoji-fallback") or "").strip())
+        emoji = _emoji_from_code_points((el.get("ac:emoji-id") or "").strip()) or _EMOTICONS.get(name, "")
+        if not emoji and _printable(fallback) and not _SHORTNAME.match(fallback):
+            emoji = fallback
+        _replace_with_text(el, emoji)
     elif tag.startswith("ri:") or tag in (
         "ac:parameter",
         "ac:placeholder",
@@ -330,30 +338,89 @@ def _emoticon(el: Element, page_url: str, base_url: str) -> None:
 
 
 def emoji_for(img: Element) -> str:
-    """The character an emoticon <img> stands for: its unicode fallback, its emoji id, its name, its alt."""
-    fallback = (img.get("data-emoji-fallback") or "").strip()
-    if fallback and not _SHORTNAME.match(fallback):
-        return fallback
+    """The character an emoticon <img> stands for: the code points of its emoji id, its unicode fallback (escape
+    sequences such as "\\uD83D\\uDCCB" decoded), its Atlassian name, its alt. Never an escape code or a :shortname:."""
     emoji_id = (img.get("data-emoji-id") or "").strip()
-    if _EMOJI_HEX_ID.match(emoji_id):
-        try:
-            return "".join(chr(int(part, 16)) for part in emoji_id.split("-"))
-        except (ValueError, OverflowError):
-            pass
+    from_id = _emoji_from_code_points(emoji_id)
+    if from_id:
+        return from_id
+    fallback = decode_escapes((img.get("data-emoji-fallback") or "").strip())
+    if fallback and not _SHORTNAME.match(fallback) and _printable(fallback):
+        return fallback
     for key in (emoji_id, img.get("data-emoticon-name") or ""):
         if key in _EMOTICONS:
             return _EMOTICONS[key]
-    return (img.get("alt") or "").strip()
+    alt = decode_escapes((img.get("alt") or "").strip())
+    return alt if _printable(alt) else ""
+
+
+def _emoji_from_code_points(emoji_id: str) -> str:
+    """ "1f4cb" → 📋, "1f468-200d-1f4bb" → 👨‍💻; anything that is not a run of real characters → ""."""
+    if not _EMOJI_HEX_ID.match(emoji_id):
+        return ""
+    points = [int(part, 16) for part in emoji_id.split("-")]
+    if any(point > 0x10FFFF or 0xD800 <= point <= 0xDFFF or point < 0x20 for point in points):
+        return ""
+    return "".join(map(chr, points))
+
+
+def decode_escapes(text: str) -> str:
+    """JavaScript/JSON escapes left in page attributes (\\uD83D\\uDCCB, \\u{1F4CB}, \\U0001F4CB) as characters;
+    surrogate pairs are joined, a lone surrogate is dropped."""
+    if "\\" not in text:
+        return text
+
+    def code_point(match: re.Match[str]) -> str:
+        point = int(next(group for group in match.groups() if group), 16)
+        return chr(point) if point <= 0x10FFFF else ""
+
+    text = _ESCAPE.sub(code_point, text)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "ignore")
+
+
+def _printable(text: str) -> bool:
+    """No escape code left over and nothing that renders as a box."""
+    return bool(text) and "\\" not in text and all(ch.isprintable() or ch in "\u200d\ufe0f" for ch in text)
+
+
+_INLINE_AROUND_IMAGES = frozenset({"span", "a", "strong", "em", "b", "i", "u"})
+
+
+def _centred_image(el: Element, page_url: str, base_url: str) -> None:
+    """Confluence centres an image with classes the mail drops: its paragraph is centred instead (align for
+    Outlook, text-align for the rest), or, when it shares the paragraph with text, a centred one of its own."""
+    holder: Element = el
+    parent = el.getparent()
+    while parent is not None and parent.tag in _INLINE_AROUND_IMAGES:
+        holder, parent = parent, parent.getparent()
+    if parent is None:
+        return
+    alone = parent.tag in ("p", "div") and not (parent.text or "").strip() and len(parent) == 1
+    if alone and not (holder.tail or "").strip():
+        block = parent
+    else:
+        block = lxml.html.Element("p")
+        block.tail, holder.tail = holder.tail, None
+        holder.addprevious(block)
+        block.append(holder)
+    block.set("align", "center")
+    style = (block.get("style") or "").strip().rstrip(";")
+    block.set("style", (style + ";" if style else "") + "text-align:center")
 
 
 def _panel_shell(
-    el: Element, kind: str, label: str | None, label_key: str | None, background: str | None = None
+    el: Element,
+    kind: str,
+    label: str | None,
+    label_key: str | None,
+    background: str | None = None,
+    table_class: str = "pm-panel",
 ) -> Element:
-    """Rebuild el as a one-cell table (coloured left border via CSS) and return the cell."""
+    """Rebuild el as a one-cell table (coloured left border via CSS on the cell) and return the cell."""
     _reset(
         el,
         "table",
-        class_="pm-panel",
+        class_=table_class,
         role="presentation",
         width="100%",
         cellpadding="0",
@@ -421,22 +488,51 @@ def _code_panel(el: Element, page_url: str, base_url: str) -> None:
 
 
 def _code_pre(el: Element, page_url: str, base_url: str) -> None:
+    """A code block as a one-cell table (Outlook draws padding, border and background only on cells), its lines
+    kept by <br> and its indentation by no-break spaces: no `white-space`, which Outlook ignores, so long lines
+    wrap like text in every client instead of widening the mail."""
     for br in el.iter("br"):  # line breaks written as <br> must survive flattening to text
         br.tail = "\n" + (br.tail or "")
-    text = el.text_content()
-    _reset(el, "pre", class_="pm-code")
-    el.text = text
+    lines = el.text_content().expandtabs(4).split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    cell = _panel_shell(el, "code", None, None, table_class="pm-code-block")
+    cell.text = _code_line(lines[0]) if lines else ""
+    for line in lines[1:]:
+        _sub(cell, "br").tail = _code_line(line)
+
+
+def _code_line(line: str) -> str:
+    """Leading spaces and runs of spaces as no-break spaces (HTML would fold them), each run ending in a normal
+    space so a long line can still wrap there."""
+    line = line.rstrip()
+    stripped = line.lstrip(" ")
+    indent = "\u00a0" * (len(line) - len(stripped))
+    return indent + _SPACE_RUN.sub(lambda run: "\u00a0" * (len(run.group()) - 1) + " ", stripped)
 
 
 def _expand(el: Element, page_url: str, base_url: str) -> None:
+    """Shown open, as a one-cell table with a grey left border (a div's border and padding are lost in Outlook)."""
     title = _text(_first(el, "expand-control-text"))
     content = _first(el, "expand-content")
     if content is not None and content.getparent() is not None:
         content.getparent().remove(content)
-    _reset(el, "div", class_="pm-expand")
+    cell = _panel_shell(el, "expand", None, None, table_class="pm-expand")
     if title:
-        _sub(_sub(el, "p", class_="pm-expand-title"), "strong", title)
-    _append_content(el, content)
+        _sub(_sub(cell, "p", class_="pm-expand-title"), "strong", title)
+    _append_content(cell, content)
+
+
+def _toc(el: Element, page_url: str, base_url: str) -> None:
+    """A table of contents numbered by Confluence ("1", "4.1" before each link) loses its bullets: one marker per
+    entry. (Confluence hides them with a <style> block, which the mail drops.)"""
+    if _first(el, "TOCOutline") is None:
+        return
+    for depth_list in el.iter("ul", "ol"):
+        nested = next(depth_list.iterancestors("ul", "ol"), None) is not None
+        depth_list.set("style", "list-style-type:none;margin-left:" + ("16px" if nested else "0") + ";padding-left:0")
 
 
 def _lozenge_colour(classes: list[str]) -> str:
@@ -511,8 +607,12 @@ def _mention(el: Element, page_url: str, base_url: str) -> None:
     if href and el.tag == "a":
         _reset(el, "a", href=href, class_="pm-mention")
     else:
-        _reset(el, "strong")
+        _reset(el, "strong", class_="pm-mention")
     el.text = name
+    # Mentions one after the other ("@Ann @Bob") would read as one bold run of names without their lozenges.
+    previous = el.getprevious()
+    if previous is not None and "pm-mention" in class_tokens(previous) and not (previous.tail or "").strip():
+        previous.tail = ", "
 
 
 def _table(el: Element, page_url: str, base_url: str) -> None:

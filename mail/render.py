@@ -12,9 +12,13 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import lxml.html
+from markupsafe import escape
 
 from mail.images import ImageError, ScaledImage, scale_image
 from mail.inline import inline_css
+from mail.inline_budget import cut_tree, finish, mark_cut_points, new_token, tidy
+from mail.inline_colours import inline_text_colours
+from mail.inline_wrap import CONTENT_WIDTH, make_width_safe
 from mail.macros import convert_macros
 from mail.sanitize import (
     absolutize_links,
@@ -24,12 +28,12 @@ from mail.sanitize import (
     parse_fragment,
     remove_unsafe,
     sanitize_fragment,
+    sanitize_mail_fragment,
 )
 from mail.strings import ENGLISH, LABEL_CLASS_PREFIX, MailStrings, strings_for
 from mail.template import render_page_html
 from mail.text import compose_text, element_to_text
 
-CONTENT_WIDTH = 640  # px: the mail's content column (680 px container minus padding)
 _EXTENSIONS = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",), "image/gif": (".gif",)}
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\"]+')
 
@@ -83,6 +87,12 @@ class ImageRef:
     attachment_id: str
     filename: str
     content_type_hint: str | None
+    display_width: int = CONTENT_WIDTH  # px, the widest the mail shows it anywhere on the page
+
+
+# Images are scaled to twice the width they are shown at: sharp on high-density screens (phones, most laptops),
+# and no bigger (Apple Mail shows a CID image at its pixel size unless told otherwise: it gets width:Npx too).
+DENSITY = 2
 
 
 @dataclass(frozen=True)
@@ -105,11 +115,17 @@ class RenderedMail:
     html: str
     text: str
     images: list[InlineImage]
+    truncated: bool = False  # the page was cut to keep the HTML under Gmail's clipping size
+
+
+# The last line of a page cut for size (mail/inline_budget.py), in the reader's language.
+CONTINUES = {"en": "The page continues in Confluence.", "de": "Die Seite geht in Confluence weiter."}
 
 
 def prepare_page(export_view_html: str, page: PageInfo, layout: Layout) -> PreparedPage:
     """Sanitise a page's export_view HTML for mail and list the attachment images it shows."""
     root = parse_fragment(export_view_html)
+    inline_text_colours(root)  # reads the page's <style>, which remove_unsafe drops
     remove_unsafe(root)
     convert_macros(root, page.web_url, page.base_url)
     found = apply_image_policy(root, layout.external_images, page.web_url, page.base_url)
@@ -134,8 +150,10 @@ def render_mail(
     root = parse_fragment(prepared.body_html)
     localize_labels(root, strings)
     images = embed_images(root, prepared.images, image_data, layout, page.web_url, strings)
-    body_text = element_to_text(root, image_word=strings.image_word)
-    content_html = sanitize_fragment(inner_html(root))
+    make_width_safe(root)
+    token = new_token()
+    mark_cut_points(root, token)
+    content_html = tidy(sanitize_mail_fragment(inner_html(root)))
 
     intro = strings.intro(content.sender_name)
     button_label = layout.button_label.strip() or strings.open_in_confluence
@@ -152,17 +170,34 @@ def render_mail(
         footer=strings.footer,
         custom_css=layout.custom_css,
     )
+    continues = CONTINUES.get(strings.lang, CONTINUES["en"])
+    finished = finish(inline_css(html), token=token, note_html=continues_note(continues, page.web_url))
+    if finished.cut is not None:
+        cut_tree(root, finished.cut)  # the text part ends where the HTML part does
+        images = [image for image in images if f"cid:{image.cid}" in finished.html]
     text = compose_text(
         header_text=layout.header_text,
         intro=intro,
         message=content.message,
         title=page.title,
         page_url=page.web_url,
-        body_text=body_text,
+        body_text=element_to_text(root, image_word=strings.image_word),
         button_label=button_label,
         footer=strings.footer,
+        continues=continues if finished.cut is not None else "",
     )
-    return RenderedMail(subject=subject.strip(), html=inline_css(html), text=text, images=images)
+    return RenderedMail(
+        subject=subject.strip(), html=finished.html, text=text, images=images, truncated=finished.cut is not None
+    )
+
+
+def continues_note(text: str, page_url: str) -> str:
+    """The box that ends a page cut for size; already styled (it is added after inlining)."""
+    return (
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="margin:12px 0 0">'
+        '<tr><td style="padding:8px 12px;border-left:4px solid #0065ff;background-color:#deebff;font-weight:bold">'
+        f'<a href="{escape(page_url)}" style="color:#0747a6">{escape(text)}</a></td></tr></table>'
+    )
 
 
 def localize_labels(root: lxml.html.HtmlElement, strings: MailStrings) -> None:
@@ -197,16 +232,17 @@ def embed_images(
     for img, attachment_id in images:
         if attachment_id is None:
             continue
+        ref = by_id.get(attachment_id)
         if attachment_id not in done:
-            ref = by_id.get(attachment_id)
-            scaled = _scale(image_data.get(attachment_id), layout) if ref else None
+            scaled = _scale(image_data.get(attachment_id), layout, ref.display_width) if ref else None
             done[attachment_id] = _scaled_part(ref, scaled, len(parts) + 1)
             if done[attachment_id] is not None:
                 parts.append(done[attachment_id][0])
         embedded = done[attachment_id]
-        alt = (img.get("alt") or "").strip()
+        filename = ref.filename if ref else ""
+        alt = (img.get("alt") or "").strip() or (f"{strings.label('image')}: {filename}" if filename else "")
         if embedded is None:
-            # Not fetched or not an image: a link to the page, so the reader can still see it there.
+            # Not fetched or not an image: a labelled placeholder linking to the page, where the reader can see it.
             tail = img.tail
             img.attrib.clear()
             img.tag = "a"
@@ -227,15 +263,20 @@ def embed_images(
         img.set("alt", alt)
         img.set("width", str(width))
         img.set("height", str(height))
+        img.set("style", f"width:{width}px")  # Apple Mail ignores the attribute on CID images
     return parts
 
 
-def _scale(data: bytes | None, layout: Layout) -> ScaledImage | None:
+def _scale(data: bytes | None, layout: Layout, display_width: int = CONTENT_WIDTH) -> ScaledImage | None:
     if not data:
         return None
     try:
         return scale_image(
-            bytes(data), mode=layout.image_mode, max_side=layout.image_max_side, content_width=CONTENT_WIDTH
+            bytes(data),
+            mode=layout.image_mode,
+            max_side=layout.image_max_side,
+            content_width=DENSITY * CONTENT_WIDTH,
+            max_width=DENSITY * display_width,
         )
     except ImageError:
         return None

@@ -15,6 +15,7 @@ import lxml.html
 import nh3
 from lxml import etree
 
+from mail.inline_wrap import CONTENT_WIDTH, available_width
 from mail.strings import LABEL_CLASS_PREFIX, LABEL_KEYS
 
 # Removed together with everything inside them before any other processing.
@@ -110,6 +111,7 @@ ALLOWED_TAGS = frozenset(
         "u",
         "ul",
         "var",
+        "wbr",
     }
 )
 
@@ -154,9 +156,13 @@ ALLOWED_STYLE_PROPERTIES = frozenset(
         "margin-left",
         "padding-left",
         "list-style-type",
-        "white-space",
     }
 )
+# render_mail sets these itself, with values it computed (image and wide-table widths), on the already sanitised
+# page: the page's own widths never get this far (prepare_page's pass drops them), so none can widen the mail.
+LAYOUT_STYLE_PROPERTIES = frozenset({"width", "min-width"})
+# render_mail marks where the page may be cut (mail/inline_budget.py); prepare_page's pass drops any from the page.
+CUT_ATTRIBUTE = "data-pm-cut"
 
 # Classes written by macros.py (styled by templates/mail/base.css); confluenceTable is kept so that
 # an admin's custom CSS can address tables (and their cells through it).
@@ -166,9 +172,12 @@ MAIL_CLASSES = frozenset(
         "pm-panel",
         "pm-panel-label",
         "pm-code",
+        "pm-code-block",
         "pm-code-title",
         "pm-expand",
         "pm-expand-title",
+        "pm-cell-expand",
+        "pm-cell-code",
         "pm-status",
         "pm-tasks",
         "pm-task-done",
@@ -189,6 +198,8 @@ MAIL_CLASSES = frozenset(
         "pm-status-yellow",
         "pm-status-blue",
         "pm-status-purple",
+        "pm-url",
+        "pm-scroll",
     }
 ) | {LABEL_CLASS_PREFIX + key for key in LABEL_KEYS}
 
@@ -202,10 +213,20 @@ _CLEANER = nh3.Cleaner(
     clean_content_tags=set(CLEAN_CONTENT_TAGS),
     attributes=ALLOWED_ATTRIBUTES,
     url_schemes=set(URL_SCHEMES),
-    link_rel="noopener noreferrer",
+    link_rel=None,  # nothing in a mail opens a window (no target): rel would only cost bytes on every link
     strip_comments=True,
     allowed_classes={tag: set(MAIL_CLASSES) for tag in ALLOWED_TAGS},
     filter_style_properties=set(ALLOWED_STYLE_PROPERTIES),
+)
+_MAIL_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(CLEAN_CONTENT_TAGS),
+    attributes={**ALLOWED_ATTRIBUTES, "*": ALLOWED_ATTRIBUTES["*"] | {CUT_ATTRIBUTE}},
+    url_schemes=set(URL_SCHEMES),
+    link_rel=None,
+    strip_comments=True,
+    allowed_classes={tag: set(MAIL_CLASSES) for tag in ALLOWED_TAGS},
+    filter_style_properties=set(ALLOWED_STYLE_PROPERTIES | LAYOUT_STYLE_PROPERTIES),
 )
 
 # C0 controls other than tab/newline/CR cannot appear in HTML text and make lxml refuse the input.
@@ -248,6 +269,11 @@ def parse_fragment(html: str) -> lxml.html.HtmlElement:
     return body
 
 
+def parse_document(html: str) -> lxml.html.HtmlElement:
+    """A whole HTML document (the finished mail), with the same fast parser."""
+    return lxml.html.document_fromstring(html, parser=_PARSER)
+
+
 def inner_html(root: lxml.html.HtmlElement) -> str:
     """The serialised children of root (root's own tag left out): one serialiser call for the tree."""
     if root.tag != "div" or len(root.attrib):
@@ -257,8 +283,14 @@ def inner_html(root: lxml.html.HtmlElement) -> str:
 
 
 def sanitize_fragment(html: str) -> str:
-    """The allowlist sanitiser every mail body goes through, last."""
+    """The allowlist sanitiser every page body goes through (prepare_page)."""
     return _CLEANER.clean(html)
+
+
+def sanitize_mail_fragment(html: str) -> str:
+    """The same allowlist, last, on the mail's content (render_mail): it also keeps the widths and cut marks
+    render_mail wrote on the sanitised page."""
+    return _MAIL_CLEANER.clean(html)
 
 
 def class_tokens(el: etree._Element) -> list[str]:
@@ -373,6 +405,7 @@ class AttachmentImage(NamedTuple):
     attachment_id: str
     filename: str
     content_type_hint: str | None
+    display_width: int = CONTENT_WIDTH  # the widest the mail shows it (px): it is scaled to twice that
 
 
 def attachment_cid(attachment_id: str) -> str:
@@ -423,14 +456,17 @@ def apply_image_policy(
         if img.get("data-linked-resource-type") == "attachment" and _ATTACHMENT_ID.fullmatch(resource_id):
             filename = (img.get("data-linked-resource-default-alias") or "").strip() or f"image-{resource_id}"
             hint = (img.get("data-linked-resource-content-type") or "").strip() or None
-            found.setdefault(resource_id, AttachmentImage(resource_id, filename, hint))
-            alt = (img.get("alt") or "").strip() or filename
-            display_width = _positive_int(img.get("width"))
+            # Shown at the page's width, but never wider than the cell it sits in (Outlook ignores max-width).
+            fits = available_width(img)
+            display_width = min(_positive_int(img.get("width")) or fits, fits)
+            known = found.get(resource_id)
+            if known is None or known.display_width < display_width:
+                found[resource_id] = AttachmentImage(resource_id, filename, hint, display_width)
+            alt = _page_alt(img, filename)
             img.attrib.clear()
             img.set("src", attachment_cid(resource_id))
-            img.set("alt", alt)
-            if display_width:
-                img.set("width", str(display_width))
+            img.set("alt", alt)  # "" here: render_mail names it "Image: <file name>" in the reader's language
+            img.set("width", str(display_width))
             continue
         src = _URL_INVISIBLES.sub("", img.get("src") or "")
         scheme = _scheme(src)
@@ -440,18 +476,31 @@ def apply_image_policy(
         elif scheme in ("http", "https") and _is_confluence_hosted(src, base_url):
             _image_to_page_link(img, page_url, _image_name(img, src))
         elif scheme in ("http", "https") and external_images == "link":
-            alt = img.get("alt") or ""
+            alt = (img.get("alt") or img.get("title") or "").strip()
             width, height = _positive_int(img.get("width")), _positive_int(img.get("height"))
+            fits = available_width(img)
+            if width and height and width > fits:  # keep the shape when it has to shrink
+                width, height = fits, max(1, round(height * fits / width))
             img.attrib.clear()
             img.set("src", src)
             img.set("alt", alt)
             if width:
-                img.set("width", str(width))
+                img.set("width", str(min(width, fits)))
             if height:
                 img.set("height", str(height))
         else:
             drop_element(img)
     return list(found.values())
+
+
+def _page_alt(img: etree._Element, filename: str) -> str:
+    """The page's own description of an image: its alt or title, unless that is just the file name (Confluence
+    writes the file name into alt when the author gave none)."""
+    for value in (img.get("alt"), img.get("title")):
+        text = (value or "").strip()
+        if text and text != filename:
+            return text
+    return ""
 
 
 def _image_name(img: etree._Element, src: str) -> str:

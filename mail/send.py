@@ -38,7 +38,7 @@ from mail.recipients import (
     resolve,
     split_batches,
 )
-from mail.render import CONTENT_WIDTH, Layout, MailContent, PageInfo, RenderedMail, prepare_page, render_mail
+from mail.render import CONTENT_WIDTH, DENSITY, Layout, MailContent, PageInfo, RenderedMail, prepare_page, render_mail
 from mail.retry import RetrySeal
 from mail.transport import Envelope, SmtpServer, deliver_batches
 from mail.viewers import ViewCheck, check_viewers
@@ -285,6 +285,7 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
             wanted[item.id] = max(wanted.get(item.id, 0), max_total)
 
     image_ids = {attachment_api_id(ref.attachment_id) for ref in prepared.images}
+    shown_at = {attachment_api_id(ref.attachment_id): ref.display_width for ref in prepared.images}
     attachment_ids = {item.id for item in chosen} if for_send else set()
     layout = settings.layout
     pixels = PixelBudget(SEND_PIXEL_BUDGET)  # this send's decoded images, at once
@@ -295,7 +296,7 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
             data = download_attachment(ctx.user_client, page.content_id, api_id, wanted[api_id]).data
         except AppError as error:
             return "file", api_id, error
-        image = prescale(data, layout, pixels) if api_id in image_ids else None
+        image = prescale(data, layout, pixels, shown_at.get(api_id, CONTENT_WIDTH)) if api_id in image_ids else None
         return "file", api_id, (image, data if api_id in attachment_ids else None)
 
     jobs: list[Callable[[], Any]] = [lambda api_id=api_id: fetch(api_id) for api_id in wanted]
@@ -348,15 +349,19 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
     return Composition(page, rendered, attachments, sender_name, sender_email, recipients, visible, chosen)
 
 
-def prescale(data: bytes | bytearray, layout: Layout, budget: PixelBudget | None = None) -> bytes | None:
-    """Scale an image for the mail as soon as it arrives (the renderer then embeds it as it is)."""
+def prescale(
+    data: bytes | bytearray, layout: Layout, budget: PixelBudget | None = None, display_width: int = CONTENT_WIDTH
+) -> bytes | None:
+    """Scale an image for the mail as soon as it arrives, to twice the width the page shows it at (the renderer
+    then embeds it as it is)."""
     try:
         return scale_image(
             bytes(data),
             mode=layout.image_mode,
             max_side=layout.image_max_side,
-            content_width=CONTENT_WIDTH,
+            content_width=DENSITY * CONTENT_WIDTH,
             budget=budget,
+            max_width=DENSITY * display_width,
         ).data
     except ImageError:
         return None
@@ -386,6 +391,8 @@ def preview(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
         "htmlBytes": html_bytes,
         "gmailClipBytes": GMAIL_CLIP_BYTES,
         "clipped": html_bytes > GMAIL_CLIP_BYTES,
+        # The page was cut at a block boundary to stay under the clip; the mail says it continues in Confluence.
+        "truncated": rendered.truncated,
         "mailBytes": size,
         "attachments": attachments,
         "images": len(rendered.images),

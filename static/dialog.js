@@ -1520,12 +1520,14 @@
       size: humanSize(data.mailBytes),
       count: images,
     });
-    // Gmail cuts a mail's HTML off above its limit and hides the rest behind a link.
-    byId("preview-clip").hidden = data.clipped !== true;
-    byId("preview-clip-title").textContent = t("preview.clipped", {
-      size: humanSize(data.htmlBytes),
-      limit: humanSize(data.gmailClipBytes),
-    });
+    // Gmail cuts a mail's HTML off above its limit and hides the rest behind a link; so the renderer itself ends a
+    // long page at a block boundary, with a link to the rest in Confluence. Either way the sender is told.
+    const truncated = data.truncated === true;
+    byId("preview-clip").hidden = data.clipped !== true && !truncated;
+    byId("preview-clip-title").textContent = truncated
+      ? t("preview.truncated")
+      : t("preview.clipped", { size: humanSize(data.htmlBytes), limit: humanSize(data.gmailClipBytes) });
+    byId("preview-clip-help").textContent = t(truncated ? "preview.truncatedHelp" : "preview.clipHelp");
   }
 
   async function showPreview() {

@@ -35,16 +35,23 @@ def _launch(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[str], dict[s
             **extra,
         }
     )
+    # Output to a file, not a pipe: the test reads it while the launcher runs (a full pipe would block it).
+    log = (tmp_path / "devstack.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.devstack"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
+    env["LOG_FILE"] = log.name
     return process, env
+
+
+def _output(env: dict[str, str]) -> str:
+    return Path(env["LOG_FILE"]).read_text(errors="replace")
 
 
 def _answers(url: str) -> bool:
@@ -59,17 +66,15 @@ def test_make_run_brings_up_the_app_and_the_sandbox_and_stops_cleanly(tmp_path: 
     process, env = _launch(tmp_path)
     try:
         ends = time.monotonic() + 90
-        while time.monotonic() < ends and process.poll() is None:
-            if _answers(f"http://localhost:{env['APP_PORT']}/health") and _answers(
-                f"http://localhost:{env['SANDBOX_PORT']}/wiki/"
-            ):
-                break
+        while time.monotonic() < ends and process.poll() is None and "pagemail is running" not in _output(env):
             time.sleep(0.5)
-        assert process.poll() is None, process.communicate()[0]
+        assert process.poll() is None, _output(env)
+        assert _answers(f"http://localhost:{env['APP_PORT']}/health")
         assert _answers(f"http://localhost:{env['SANDBOX_PORT']}/wiki/spaces/DLX/pages/1153105921")
     finally:
         os.killpg(process.pid, signal.SIGINT)
-        output = process.communicate(timeout=60)[0]
+        process.wait(timeout=60)
+    output = _output(env)
     assert process.returncode == 0, output
     assert "pagemail is running" in output
 
@@ -82,12 +87,13 @@ def test_make_run_brings_up_the_app_and_the_sandbox_and_stops_cleanly(tmp_path: 
     ],
 )
 def test_make_run_fails_with_the_reason_when_a_part_does_not_come_up(tmp_path: Path, broken: dict[str, str]) -> None:
-    process, _ = _launch(tmp_path, **broken)
+    process, env = _launch(tmp_path, **broken)
     try:
-        output = process.communicate(timeout=120)[0]
+        process.wait(timeout=120)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+    output = _output(env)
     assert process.returncode == 1, output
     assert "make run:" in output
     assert "pagemail is running" not in output

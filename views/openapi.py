@@ -181,6 +181,7 @@ SCHEMAS: dict[str, Any] = {
             "htmlBytes": {"type": "integer"},
             "gmailClipBytes": {"type": "integer"},
             "clipped": {"type": "boolean"},
+            "truncated": {"type": "boolean", "description": "the page was ended at a block boundary, with a link"},
             "mailBytes": {"type": "integer"},
             "attachments": {"type": "array", "items": _object({"title": _string(), "size": {"type": "integer"}})},
             "images": {"type": "integer"},

@@ -129,8 +129,64 @@ def assert_safe_html(html: str) -> None:
 
 
 def content_cell(html: str) -> lxml.html.HtmlElement:
-    """The template cell holding the page content."""
+    """The template cell holding the page content: the row after the title's. (The finished mail keeps only the
+    classes its @media rules use, so the cell is found by where it is.)"""
     document = lxml.html.document_fromstring(html)
-    cells = document.find_class("pm-content")
+    cells = document.xpath('//h1[contains(@class, "pm-title-heading")]/ancestor::tr[1]/following-sibling::tr[1]/td')
     assert len(cells) == 1
     return cells[0]
+
+
+# The finished mail keeps only the classes its @media rules use; what a macro became is found by how it looks,
+# which is also what the reader sees. Left-border colours of the panels (templates/mail/base.css):
+PANEL_BORDERS = {
+    "info": "4px solid #0065ff",
+    "note": "4px solid #ff991f",
+    "warning": "4px solid #de350b",
+    "error": "4px solid #de350b",
+    "tip": "4px solid #00875a",
+    "success": "4px solid #00875a",
+    "plain": "4px solid #c1c7d0",
+    "expand": "2px solid #dfe1e6",
+}
+
+
+def styled(root: lxml.html.HtmlElement, tag: str, *declarations: str) -> list[lxml.html.HtmlElement]:
+    """The <tag> elements under root whose style attribute holds every one of the declarations."""
+    found = []
+    for el in root.iter(tag):
+        style = (el.get("style") or "").replace(" ", "")
+        if all(declaration.replace(" ", "") in style for declaration in declarations):
+            found.append(el)
+    return found
+
+
+def panel_cells(html: str, kind: str) -> list[lxml.html.HtmlElement]:
+    return styled(content_cell(html), "td", "border-left:" + PANEL_BORDERS[kind])
+
+
+def panel_label(cell: lxml.html.HtmlElement) -> str:
+    """The bold first paragraph of a panel (its title or its kind)."""
+    first = cell.find("p")
+    assert first is not None and "font-weight:bold" in (first.get("style") or "")
+    return first.text_content()
+
+
+def code_cells(html: str) -> list[lxml.html.HtmlElement]:
+    return styled(content_cell(html), "td", "monospace")
+
+
+def lozenges(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    return styled(root, "span", "font-size:11px", "font-weight:bold")
+
+
+def content_tables(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    return [table for table in root.iter("table") if table.get("border") == "1" and table.get("cellpadding") == "6"]
+
+
+def code_text(cell: lxml.html.HtmlElement) -> str:
+    """A code cell's text as written: <br> is a line break, no-break spaces are spaces."""
+    copy = lxml.html.fromstring(lxml.html.tostring(cell))
+    for br in copy.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    return copy.text_content().replace("\u00a0", " ")

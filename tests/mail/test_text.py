@@ -40,8 +40,9 @@ def test_links_images_and_tables() -> None:
         text.split()
     )
     assert "[Bild: Chart] [Bild]" in text
-    assert "Name | Status\nAlpha | Done" in text
-    assert "\n | " not in text  # empty rows are left out
+    # A row becomes "Header: value" lines (a phone shows those; a 3,700-character row it does not).
+    assert "Name: Alpha\nStatus: Done" in text
+    assert "\n | " not in text and not text.endswith(":")  # empty rows are left out
 
 
 def test_code_and_quotes_keep_their_lines() -> None:
@@ -79,4 +80,48 @@ def test_compose_text_orders_the_parts() -> None:
     assert text == (
         "Header\n\nAnn sent you a page\n\nLine one\nLine two\n\nTitle\n=====\n<https://x.example/p>"
         "\n\nBody\n\nOpen in Confluence: https://x.example/p\n\n-- \nFooter\n"
+    )
+
+
+def test_table_rows_as_header_value_lines_with_lists_kept() -> None:
+    text = text_of(
+        "<table><tr><th>Task</th><th>Steps</th><th></th></tr>"
+        "<tr><td>Deploy</td><td><ul><li>build</li><li>ship</li></ul></td><td>7</td></tr>"
+        "<tr><td>Review</td><td>read it</td><td></td></tr></table>"
+    )
+    assert text == "Task: Deploy\nSteps:\n  - build\n  - ship\n7\n\nTask: Review\nSteps: read it"
+
+
+def test_rows_headed_by_their_first_cell_and_short_rows() -> None:
+    keyed = text_of(
+        '<table><tr><td bgcolor="#f4f5f7">Status</td><td>DONE</td></tr>'
+        "<tr><th>Lead</th><td><p>Ann</p><p>Bob</p></td></tr></table>"
+    )
+    assert keyed == "Status: DONE\n\nLead:\n  Ann\n  Bob"
+    assert text_of("<table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td></td></tr></table>") == "a | b\nc"
+
+
+def test_code_cells_shortened_urls_mentions_and_struck_text() -> None:
+    text = text_of(
+        '<table><tr><td class="pm-cell-code">def f():<br>\u00a0\u00a0\u00a0\u00a0return\u00a0 1<wbr>2</td></tr></table>'
+        '<p><a class="pm-url" href="https://example.com/a/very/long/path">example.com/a/…/path</a> '
+        '<a class="pm-mention" href="https://x.example/people/1">Ann Example</a> <del>gone</del></p>'
+    )
+    assert text == "def f():\n    return  12\n\nhttps://example.com/a/very/long/path Ann Example ~~gone~~"
+
+
+def test_a_cut_page_says_it_continues() -> None:
+    text = compose_text(
+        header_text="",
+        intro="Ann sent you a page",
+        message="",
+        title="Title",
+        page_url="https://x.example/p",
+        body_text="Body",
+        button_label="Open in Confluence",
+        footer="Footer",
+        continues="The page continues in Confluence.",
+    )
+    assert text.endswith(
+        "Body\n\n[…] The page continues in Confluence.\n\nOpen in Confluence: https://x.example/p\n\n-- \nFooter\n"
     )
