@@ -59,6 +59,23 @@ def field_input(browser: Chrome, field_name: str) -> WebElement:
     return browser.find_element(By.ID, f"{field_name}-input")
 
 
+def paste(browser: Chrome, field_name: str, text: str) -> WebElement:
+    """Paste `text` into a recipient field as the clipboard would (a paste event with text/plain)."""
+    field = browser.find_element(By.ID, f"{field_name}-input")
+    field.click()
+    browser.execute_script(
+        """
+        const data = new DataTransfer();
+        data.setData("text/plain", arguments[1]);
+        arguments[0].dispatchEvent(
+          new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
+        """,
+        field,
+        text,
+    )
+    return field
+
+
 def pick_first(browser: Chrome, field_name: str, typed: str, expected: str) -> None:
     """Type and press Enter at once: Enter takes the first match, even when the search answers after it."""
     field = field_input(browser, field_name)
@@ -249,18 +266,7 @@ def test_a_pasted_list_becomes_chips_and_what_is_wrong_stays_explained(stack: An
     assert "full email addresses" in text_of(browser, "picker-help")
 
     pasted = "a@x.com, b@y.org; Carol Zhu <c@z.com>\npartner@exam_ple.com\r\nd@w.net"
-    field = browser.find_element(By.ID, "to-input")
-    field.click()
-    browser.execute_script(
-        """
-        const data = new DataTransfer();
-        data.setData("text/plain", arguments[1]);
-        arguments[0].dispatchEvent(
-          new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
-        """,
-        field,
-        pasted,
-    )
+    field = paste(browser, "to", pasted)
     assert chip_names(browser, "to") == ["a@x.com", "b@y.org", "c@z.com", "d@w.net"]
     assert "Carol Zhu" in chip(browser, "to", "c@z.com")["title"]
     # The one the server would refuse (no "_" in domain names) is not taken: it stays, explained.
@@ -422,18 +428,7 @@ def test_a_partly_delivered_send_offers_to_retry_only_the_missed(stack: Any, bro
     addresses = [f"r{n}@external.example" for n in range(5)]
     with stack.settings(max_recipients=2):
         open_dialog(browser, stack, sender, page(stack, SIMPLE_PAGE))
-        field = browser.find_element(By.ID, "to-input")
-        field.click()
-        browser.execute_script(
-            """
-            const data = new DataTransfer();
-            data.setData("text/plain", arguments[1]);
-            arguments[0].dispatchEvent(
-              new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
-            """,
-            field,
-            ", ".join(addresses),
-        )
+        paste(browser, "to", ", ".join(addresses))
         assert chip_names(browser, "to") == addresses
         wait(browser).until(lambda driver: text_of(driver, "recipient-summary") == "Goes to 5 recipients.")
         stack.catcher.fail_next(554, "Message rejected as spam", stage="DATA", after=1)  # the second mail fails
