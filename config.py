@@ -34,6 +34,10 @@ DEFAULTS: dict[str, str] = {
     "FORGE_APP_ID": "",
     "FORGE_JWKS_URL": "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json",
     "FORGE_API_HOSTS": "api.atlassian.com",
+    # Mail providers (DESIGN §6/§7): where tokens come from and where mail is submitted with them.
+    "MICROSOFT_AUTHORITY_HOST": "https://login.microsoftonline.com",
+    "MICROSOFT_SMTP_HOST": "smtp.office365.com:587",
+    "GOOGLE_SMTP_HOST": "smtp.gmail.com:587",
 }
 
 # Read when present (AWS SDK settings, optional extras); no defaults of their own.
@@ -47,6 +51,8 @@ PASSTHROUGH = (
     "SECRETS_PREVIOUS_KMS_KEY_IDS",
     "SMTP_CA_FILE",
     "BACKUP_S3_PREFIX",
+    # A private CA for token endpoints in local work (the sandbox); the system store otherwise.
+    "REQUESTS_CA_BUNDLE",
 )
 
 FLAGS = ("CONNECT_ALLOW_INSECURE_HOSTS", "SMTP_ALLOW_PRIVATE_HOSTS")
@@ -74,6 +80,10 @@ def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     config["BASE_URL"] = config["BASE_URL"].rstrip("/")
     config["OAUTH_AUTH_SERVER_URL"] = config["OAUTH_AUTH_SERVER_URL"].rstrip("/")
     config["CONNECT_INSTALL_KEYS_URL"] = config["CONNECT_INSTALL_KEYS_URL"].rstrip("/")
+    config["MICROSOFT_AUTHORITY_HOST"] = config["MICROSOFT_AUTHORITY_HOST"].rstrip("/")
+    if not config["MICROSOFT_AUTHORITY_HOST"].startswith("https://"):
+        # MSAL talks to https authorities only; a sandbox serves one with its own CA (REQUESTS_CA_BUNDLE).
+        raise ConfigError("MICROSOFT_AUTHORITY_HOST must be an https URL such as https://login.microsoftonline.com")
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'pagemail.sqlite'}"
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
@@ -129,6 +139,11 @@ def check_production(config: Mapping[str, Any]) -> None:
         forge_hosts = str(config["FORGE_API_HOSTS"])
         if any(h.strip().split(":")[0] in {"localhost", "127.0.0.1", "*"} for h in forge_hosts.split(",")):
             problems.append("FORGE_API_HOSTS must not allow localhost or * in production")
+    if not str(config["MICROSOFT_AUTHORITY_HOST"]).startswith("https://"):
+        problems.append("MICROSOFT_AUTHORITY_HOST must be https:// in production (is the sandbox configured?)")
+    for name in ("MICROSOFT_SMTP_HOST", "GOOGLE_SMTP_HOST"):
+        if str(config[name]).split(":")[0].strip().lower() in {"localhost", "127.0.0.1", ""}:
+            problems.append(f"{name} must not be localhost in production (is the sandbox configured?)")
     media = str(config["CONFLUENCE_MEDIA_HOSTS"])
     if any(h.strip().split(":")[0] in {"localhost", "127.0.0.1", "*"} for h in media.split(",")):
         problems.append("CONFLUENCE_MEDIA_HOSTS must not allow localhost or * in production")

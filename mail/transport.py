@@ -1,4 +1,5 @@
-"""SMTP delivery through the tenant's own server or the operator's default one.
+"""SMTP delivery through the tenant's own server, the operator's default one, or a provider's submission server
+signed in with an OAuth2 access token (`AUTH XOAUTH2`: Microsoft 365, Google Workspace).
 
 smtplib rather than Flask-Mail: the server differs per tenant and per call (Flask-Mail binds one server to the app
 config), and each SMTP failure must be answered precisely (code and stage), which Flask-Mail hides.
@@ -16,7 +17,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Literal
+from typing import Literal, Protocol
 
 from errors import AppError, ValidationError
 from mail.smtp_stream import send_streaming
@@ -50,6 +51,16 @@ class MailServerError(AppError):
         self.stage = stage
 
 
+class BearerTokens(Protocol):
+    """Where an XOAUTH2 sign-in gets its token (mail.oauth.source.TokenSource)."""
+
+    def token(self) -> str: ...
+
+    def refused(self) -> None: ...
+
+    def refusal(self, code: int, text: str) -> MailServerError: ...
+
+
 @dataclass(frozen=True)
 class SmtpServer:
     host: str
@@ -60,6 +71,8 @@ class SmtpServer:
     allow_private: bool = False
     ca_file: str | None = None
     timeout: float = 20.0
+    # Set for Microsoft 365 and Google Workspace: sign in as `username` (the mailbox) with a bearer token.
+    oauth: BearerTokens | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -209,6 +222,12 @@ def open_connection(server: SmtpServer) -> smtplib.SMTP:
         raise ValidationError(
             "Mail servers must use STARTTLS or TLS", code="smtp_security_invalid", details={"field": "smtp.security"}
         )
+    if server.oauth is not None and server.security == "none":
+        raise ValidationError(
+            "Access tokens are only sent over an encrypted connection",
+            code="smtp_security_invalid",
+            details={"field": "smtp.security"},
+        )
     ip = vetted_address(server.host, server.port, server.allow_private)
     stage = "connect"
     try:
@@ -230,7 +249,10 @@ def open_connection(server: SmtpServer) -> smtplib.SMTP:
                 raise MailServerError("The mail server does not offer STARTTLS", code="smtp_tls", stage="tls")
             smtp.starttls(context=tls_context(server))
             smtp.ehlo()
-        if server.username:
+        if server.oauth is not None:
+            stage = "auth"
+            _sign_in_with_token(smtp, server.username, server.oauth)
+        elif server.username:
             stage = "auth"
             smtp.login(server.username, server.password)
         return smtp
@@ -261,6 +283,45 @@ def open_connection(server: SmtpServer) -> smtplib.SMTP:
             stage=stage,
             details={"reason": type(exc).__name__},
         ) from None
+
+
+def xoauth2_response(user: str, token: str) -> str:
+    """The XOAUTH2 initial client response (before base64, which smtplib adds)."""
+    return f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def _sign_in_with_token(smtp: smtplib.SMTP, user: str, tokens: BearerTokens) -> None:
+    """`AUTH XOAUTH2` as `user`; a refused token is dropped and a new one tried once (it may have been revoked)."""
+    try:
+        _xoauth2(smtp, user, tokens)
+    except MailServerError:
+        _close_quietly(smtp)  # a refused sign-in ends the connection here; nobody else holds it
+        raise
+
+
+def _xoauth2(smtp: smtplib.SMTP, user: str, tokens: BearerTokens) -> None:
+    for attempt in (1, 2):
+        token = tokens.token()
+
+        def respond(challenge: bytes | None = None, token: str = token) -> str:
+            # A refusal comes as a 334 challenge carrying the error (JSON); the empty answer ends the exchange.
+            return xoauth2_response(user, token) if challenge is None else ""
+
+        try:
+            smtp.auth("XOAUTH2", respond, initial_response_ok=True)
+            return
+        except smtplib.SMTPAuthenticationError as exc:
+            tokens.refused()
+            if attempt == 2:
+                text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc)
+                raise tokens.refusal(exc.smtp_code, text[:300]) from None
+
+
+def _close_quietly(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.close()
+    except OSError:
+        pass
 
 
 def _refusal(exc: smtplib.SMTPResponseException, stage: str) -> MailServerError:
@@ -412,9 +473,9 @@ def check_connection(server: SmtpServer) -> ConnectionCheck:
     try:
         check = ConnectionCheck(
             encrypted=isinstance(smtp.sock, ssl.SSLSocket),
-            # open_connection signs in exactly when there is a username, and raises when that fails.
-            authenticated=bool(server.username),
-            auth_offered=not server.username and smtp.has_extn("auth"),
+            # open_connection signs in exactly when there is a username (or a token), and raises when that fails.
+            authenticated=bool(server.username or server.oauth),
+            auth_offered=not (server.username or server.oauth) and smtp.has_extn("auth"),
         )
     finally:
         try:

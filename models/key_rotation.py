@@ -32,6 +32,20 @@ class EncryptedField:
 
 def _encrypted_fields() -> list[EncryptedField]:
     tenant, settings = Tenant.__table__, TenantSettings.__table__
+
+    def settings_field(label: str, column: sa.Column[Any], field: str) -> EncryptedField:
+        # Secrets in tenant_settings are bound to the owning tenant's client key.
+        return EncryptedField(
+            label,
+            settings,
+            column,
+            field,
+            sa.select(settings.c.id, tenant.c.client_key, column)
+            .join(tenant, tenant.c.id == settings.c.tenant_id)
+            .where(column.is_not(None))
+            .order_by(settings.c.id),
+        )
+
     return [
         EncryptedField(
             "tenant shared secrets",
@@ -40,16 +54,14 @@ def _encrypted_fields() -> list[EncryptedField]:
             Tenant.SHARED_SECRET_FIELD,
             sa.select(tenant.c.id, tenant.c.client_key, tenant.c.shared_secret_encrypted).order_by(tenant.c.id),
         ),
-        EncryptedField(
-            "SMTP passwords",
-            settings,
-            settings.c.smtp_password_encrypted,
-            TenantSettings.SMTP_PASSWORD_FIELD,
-            sa.select(settings.c.id, tenant.c.client_key, settings.c.smtp_password_encrypted)
-            .join(tenant, tenant.c.id == settings.c.tenant_id)
-            .where(settings.c.smtp_password_encrypted.is_not(None))
-            .order_by(settings.c.id),
+        settings_field("SMTP passwords", settings.c.smtp_password_encrypted, TenantSettings.SMTP_PASSWORD_FIELD),
+        settings_field(
+            "Microsoft 365 client secrets", settings.c.ms_client_secret_encrypted, TenantSettings.MS_CLIENT_SECRET_FIELD
         ),
+        settings_field(
+            "Microsoft 365 certificates", settings.c.ms_certificate_encrypted, TenantSettings.MS_CERTIFICATE_FIELD
+        ),
+        settings_field("Google service-account keys", settings.c.google_key_encrypted, TenantSettings.GOOGLE_KEY_FIELD),
     ]
 
 

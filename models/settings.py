@@ -57,19 +57,33 @@ class TenantSettings(db.Model):  # type: ignore[name-defined]
     recipients_without_access: Mapped[str] = mapped_column(String(8), default="warn")  # warn | block
 
     # mail server
-    smtp_mode: Mapped[str] = mapped_column(String(8), default="default")  # default | custom
+    smtp_mode: Mapped[str] = mapped_column(String(16), default="default")  # default | custom | microsoft365 | google
     smtp_host: Mapped[str] = mapped_column(String(253), default="")
     smtp_port: Mapped[int] = mapped_column(Integer, default=587)
     smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")  # starttls | tls
     smtp_username: Mapped[str] = mapped_column(String(254), default="")
     # Envelope-encrypted, bound to the tenant and this field; never returned by any endpoint.
     smtp_password_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    # Microsoft 365 (Entra ID app-only client credentials); the secret only with the tenant and client it came with.
+    ms_tenant_id: Mapped[str] = mapped_column(String(253), default="")  # a GUID or a verified domain
+    ms_client_id: Mapped[str] = mapped_column(String(36), default="")
+    ms_mailbox: Mapped[str] = mapped_column(String(254), default="")
+    ms_client_secret_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    # Or a certificate (PEM private key + certificate); whichever credential was saved last is the one kept.
+    ms_certificate_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    # Google Workspace (a service account with domain-wide delegation); the key file is the secret.
+    google_mailbox: Mapped[str] = mapped_column(String(254), default="")
+    google_key_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    google_key_email: Mapped[str] = mapped_column(String(254), default="")  # the key's client_email, for display
 
     debug_logging_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     tenant: Mapped[Tenant] = relationship(back_populates="settings")
 
     SMTP_PASSWORD_FIELD = "tenant_settings.smtp_password"  # noqa: S105 (a field name, not a secret)
+    MS_CLIENT_SECRET_FIELD = "tenant_settings.ms_client_secret"  # noqa: S105 (a field name, not a secret)
+    MS_CERTIFICATE_FIELD = "tenant_settings.ms_certificate"
+    GOOGLE_KEY_FIELD = "tenant_settings.google_service_account_key"
 
     def __repr__(self) -> str:
         return f"<TenantSettings tenant_id={self.tenant_id}>"

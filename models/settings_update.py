@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,10 @@ HOSTNAME = re.compile(
 DOMAIN = HOSTNAME
 MAX_GROUPS = 100
 MAX_DOMAINS = 100
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+SMTP_MODES = ("default", "custom", "microsoft365", "google")
+MAX_SECRET_CHARS = 1024
+ENTER_AGAIN_FOR_ANOTHER_APP = "must be entered again for another tenant id or client id"
 
 
 @dataclass
@@ -29,6 +34,9 @@ class Changes:
     errors: dict[str, str] = field(default_factory=dict)
     password: str | None = None
     clear_password: bool = False
+    ms_client_secret: str | None = None
+    ms_certificate: str | None = None
+    google_key: str | None = None
 
 
 def group_ids(value: Any) -> list[str] | None:
@@ -81,6 +89,18 @@ def settings_as_dict(settings: TenantSettings, group_names: dict[str, str] | Non
             "security": settings.smtp_security,
             "username": settings.smtp_username,
             "passwordSet": bool(settings.smtp_password_encrypted),
+            "microsoft365": {
+                "tenantId": settings.ms_tenant_id or "",
+                "clientId": settings.ms_client_id or "",
+                "mailbox": settings.ms_mailbox or "",
+                "clientSecretSet": bool(settings.ms_client_secret_encrypted),
+                "certificateSet": bool(settings.ms_certificate_encrypted),
+            },
+            "google": {
+                "mailbox": settings.google_mailbox or "",
+                "serviceAccountKeySet": bool(settings.google_key_encrypted),
+                "serviceAccountEmail": settings.google_key_email or "",
+            },
         },
         "debugLoggingUntil": until.isoformat() if active and until else None,
     }
@@ -162,10 +182,107 @@ def _email_problem(value: str) -> str | None:
     return None
 
 
+def _tenant_id_problem(value: str) -> str | None:
+    if not value or GUID.fullmatch(value) or (DOMAIN.match(value) and "." in value):
+        return None
+    return "must be the directory (tenant) ID, a GUID, or a verified domain name of the tenant"
+
+
+def _client_id_problem(value: str) -> str | None:
+    return None if not value or GUID.fullmatch(value) else "must be the application (client) ID, a GUID"
+
+
+def _secret(section: dict[str, Any], key: str, path: str, changes: Changes) -> str | None:
+    """A write-only secret: None when absent or empty (the saved one stays)."""
+    value = section.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_SECRET_CHARS or "\0" in value or value != value.strip():
+        changes.errors[path] = f"must be text of at most {MAX_SECRET_CHARS} characters, without spaces around it"
+        return None
+    return value
+
+
+def _read_microsoft(r: _Reader, smtp: dict[str, Any], certificate_check: Callable[[str], str | None]) -> None:
+    if "microsoft365" not in smtp:
+        return
+    section = smtp["microsoft365"]
+    if not isinstance(section, dict):
+        r.changes.errors["smtp.microsoft365"] = "must be an object"
+        return
+    unknown = set(section) - {
+        "tenantId",
+        "clientId",
+        "mailbox",
+        "clientSecret",
+        "clientSecretSet",
+        "certificate",
+        "certificateSet",
+    }
+    for name in sorted(unknown):
+        r.changes.errors[f"smtp.microsoft365.{name}"] = "is not a setting"
+    base = "smtp.microsoft365"
+    r.text(section, f"{base}.tenantId", "tenantId", "ms_tenant_id", 253, check=_tenant_id_problem)
+    r.text(section, f"{base}.clientId", "clientId", "ms_client_id", 36, check=_client_id_problem)
+    r.text(section, f"{base}.mailbox", "mailbox", "ms_mailbox", 254, check=_email_problem)
+    for column in ("ms_tenant_id", "ms_client_id"):
+        if column in r.changes.values:
+            r.changes.values[column] = r.changes.values[column].lower()
+    r.changes.ms_client_secret = _secret(section, "clientSecret", f"{base}.clientSecret", r.changes)
+    certificate = section.get("certificate")
+    if certificate is None or certificate == "":
+        return
+    problem = certificate_check(certificate) if isinstance(certificate, str) else "must be PEM text"
+    if problem:
+        r.changes.errors[f"{base}.certificate"] = problem
+    elif r.changes.ms_client_secret is not None:
+        r.changes.errors[f"{base}.certificate"] = "give either a client secret or a certificate, not both"
+    else:
+        r.changes.ms_certificate = certificate
+
+
+def _read_google(r: _Reader, smtp: dict[str, Any], key_check: Callable[[str], str | None]) -> None:
+    if "google" not in smtp:
+        return
+    section = smtp["google"]
+    if not isinstance(section, dict):
+        r.changes.errors["smtp.google"] = "must be an object"
+        return
+    unknown = set(section) - {"mailbox", "serviceAccountKey", "serviceAccountKeySet", "serviceAccountEmail"}
+    for name in sorted(unknown):
+        r.changes.errors[f"smtp.google.{name}"] = "is not a setting"
+    r.text(section, "smtp.google.mailbox", "mailbox", "google_mailbox", 254, check=_email_problem)
+    key = section.get("serviceAccountKey")
+    if isinstance(key, dict):
+        key = json.dumps(key)  # the parsed key file instead of its text
+    if key is None or key == "":
+        return
+    problem = key_check(key) if isinstance(key, str) else "must be the JSON key file's content"
+    if problem:
+        r.changes.errors["smtp.google.serviceAccountKey"] = problem
+        return
+    r.changes.google_key = key
+
+
+def key_client_email(key: str) -> str:
+    """The service account's address in a (checked) key file."""
+    try:
+        info = json.loads(key)
+    except ValueError:
+        return ""
+    return str(info.get("client_email") or "")[:254] if isinstance(info, dict) else ""
+
+
 def read_changes(
-    payload: Any, *, css_check: Callable[[str], list[str]], host_check: Callable[[str], str | None]
+    payload: Any,
+    *,
+    css_check: Callable[[str], list[str]],
+    host_check: Callable[[str], str | None],
+    key_check: Callable[[str], str | None] = lambda _key: "can't be checked here",
+    certificate_check: Callable[[str], str | None] = lambda _pem: "can't be checked here",
 ) -> Changes:
-    """Read a partial settings object; the CSS and mail-host policies come from mail/ (models imports no mail)."""
+    """Read a partial settings object; the CSS, mail-host and key policies come from mail/ (models imports no
+    mail)."""
     changes = Changes()
     if not isinstance(payload, dict):
         raise ValidationError("The settings must be a JSON object")
@@ -219,7 +336,7 @@ def read_changes(
             else:
                 changes.values["allowed_domains"] = list(dict.fromkeys(cleaned))
     smtp = r.section("smtp")
-    r.choice(smtp, "smtp.mode", "mode", "smtp_mode", ("default", "custom"))
+    r.choice(smtp, "smtp.mode", "mode", "smtp_mode", SMTP_MODES)
     r.text(smtp, "smtp.host", "host", "smtp_host", 253, check=lambda h: host_check(h) if h else None)
     r.number(smtp, "smtp.port", "port", "smtp_port", 1, 65535)
     r.choice(smtp, "smtp.security", "security", "smtp_security", ("starttls", "tls"))
@@ -232,6 +349,8 @@ def read_changes(
             changes.password = password
     if smtp.get("clearPassword") is True:
         changes.clear_password = True
+    _read_microsoft(r, smtp, certificate_check)
+    _read_google(r, smtp, key_check)
     if "debugLoggingHours" in payload:
         hours = payload["debugLoggingHours"]
         if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= 24:
@@ -241,11 +360,49 @@ def read_changes(
     return changes
 
 
+def microsoft_secret_left_behind(settings: TenantSettings, changes: Changes) -> bool:
+    """A change of tenant id or client id that would keep the saved client secret or certificate (and brings no new
+    one).
+
+    The saved secret goes only to the app it was saved for: otherwise whoever can change settings could have it sent
+    to another tenant's token endpoint under another app's name.
+    """
+    saved = settings.ms_client_secret_encrypted or settings.ms_certificate_encrypted
+    if not saved or changes.ms_client_secret is not None or changes.ms_certificate is not None:
+        return False
+    values = changes.values
+    return (
+        values.get("ms_tenant_id", settings.ms_tenant_id) != settings.ms_tenant_id
+        or values.get("ms_client_id", settings.ms_client_id) != settings.ms_client_id
+    )
+
+
+def _check_provider(settings: TenantSettings, changes: Changes) -> None:
+    merged = {
+        c: getattr(settings, c) for c in ("smtp_mode", "ms_tenant_id", "ms_client_id", "ms_mailbox", "google_mailbox")
+    } | changes.values
+    if microsoft_secret_left_behind(settings, changes):
+        changes.errors.setdefault("smtp.microsoft365.clientSecret", ENTER_AGAIN_FOR_ANOTHER_APP)
+    if merged["smtp_mode"] == "microsoft365":
+        for key, column in (("tenantId", "ms_tenant_id"), ("clientId", "ms_client_id"), ("mailbox", "ms_mailbox")):
+            if not merged[column]:
+                changes.errors.setdefault(f"smtp.microsoft365.{key}", "is required for Microsoft 365")
+        saved = settings.ms_client_secret_encrypted or settings.ms_certificate_encrypted
+        if not saved and changes.ms_client_secret is None and changes.ms_certificate is None:
+            changes.errors.setdefault("smtp.microsoft365.clientSecret", "is required for Microsoft 365")
+    if merged["smtp_mode"] == "google":
+        if not merged["google_mailbox"]:
+            changes.errors.setdefault("smtp.google.mailbox", "is required for Google Workspace")
+        if not settings.google_key_encrypted and changes.google_key is None:
+            changes.errors.setdefault("smtp.google.serviceAccountKey", "is required for Google Workspace")
+
+
 def apply_changes(settings: TenantSettings, changes: Changes, *, box: SecretBox, client_key: str) -> None:
     """All or nothing: refuses with per-field errors before touching the row."""
     merged = {c: getattr(settings, c) for c in ("smtp_mode", "smtp_host")} | changes.values
     if merged["smtp_mode"] == "custom" and not merged["smtp_host"]:
         changes.errors.setdefault("smtp.host", "is required for your own mail server")
+    _check_provider(settings, changes)
     if changes.errors:
         raise ValidationError(
             "Some settings are not valid; nothing was saved",
@@ -260,3 +417,18 @@ def apply_changes(settings: TenantSettings, changes: Changes, *, box: SecretBox,
         settings.smtp_password_encrypted = box.encrypt(
             changes.password, tenant=client_key, field=TenantSettings.SMTP_PASSWORD_FIELD
         )
+    if changes.ms_client_secret is not None:
+        settings.ms_client_secret_encrypted = box.encrypt(
+            changes.ms_client_secret, tenant=client_key, field=TenantSettings.MS_CLIENT_SECRET_FIELD
+        )
+        settings.ms_certificate_encrypted = None  # the credential saved last is the one used
+    if changes.ms_certificate is not None:
+        settings.ms_certificate_encrypted = box.encrypt(
+            changes.ms_certificate, tenant=client_key, field=TenantSettings.MS_CERTIFICATE_FIELD
+        )
+        settings.ms_client_secret_encrypted = None
+    if changes.google_key is not None:
+        settings.google_key_encrypted = box.encrypt(
+            changes.google_key, tenant=client_key, field=TenantSettings.GOOGLE_KEY_FIELD
+        )
+        settings.google_key_email = key_client_email(changes.google_key)

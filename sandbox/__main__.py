@@ -11,6 +11,7 @@ from sandbox.app import create_app
 from sandbox.config import SandboxConfig, refuse_production
 from sandbox.forge_modules import build_problem
 from sandbox.serving import sandbox_server
+from sandbox.tls import https_server
 
 
 def _warm(app_state: object) -> None:
@@ -36,6 +37,9 @@ def main() -> int:
     app = create_app(config)
     state = app.extensions["sandbox"]
     server = sandbox_server(bind, port, app)
+    # The providers' token endpoints (Entra ID, Google) over https on SANDBOX_TLS_PORT.
+    tls_server = https_server("127.0.0.1", config.tls_port, app, state.tls_files)
+    threading.Thread(target=tls_server.serve_forever, name="sandbox-https", daemon=True).start()
     threading.Thread(target=_warm, args=(state,), name="sandbox-warm", daemon=True).start()
     catcher = app.extensions.get("mailcatcher")
     print(
@@ -45,6 +49,12 @@ def main() -> int:
     )
     if catcher is not None:
         print(f"Sandbox mail: SMTP on {config.smtp_host}:{catcher.port}, inbox {config.public_url}/inbox", flush=True)
+    if state.provider_catcher is not None:
+        print(
+            f"Sandbox Microsoft 365 / Google Workspace: tokens at {config.tls_url}, XOAUTH2 submission on "
+            f"localhost:{state.provider_catcher.port}, demo credentials at {config.public_url}/mail-providers",
+            flush=True,
+        )
     # The Forge app's pages render its built Custom UI: say so now rather than as a blank frame later.
     problem = build_problem(config.forge_manifest)
     if problem:
@@ -55,6 +65,10 @@ def main() -> int:
         pass
     finally:
         server.server_close()
+        tls_server.shutdown()
+        tls_server.server_close()
+        if state.provider_catcher is not None:
+            state.provider_catcher.stop()
         if catcher is not None:
             catcher.stop()
     return 0

@@ -11,10 +11,13 @@ from werkzeug.exceptions import HTTPException
 from sandbox import (
     assets,
     control,
+    entra,
     forge_cdn,
     forge_host,
     forge_routes,
+    google_oauth,
     keyserver,
+    mail_provider_pages,
     media,
     oauth,
     rest_content,
@@ -24,6 +27,7 @@ from sandbox import (
 from sandbox.config import SandboxConfig, refuse_production
 from sandbox.rest_errors import error_response
 from sandbox.state import SandboxState
+from sandbox.tls import ensure_certificate
 from sandbox.traffic import TrafficMiddleware
 
 log = logging.getLogger("sandbox")
@@ -34,6 +38,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     refuse_production(config.app_env)
     refuse_production(os.environ.get("APP_ENV"))
     state = SandboxState(config)
+    state.tls_files = ensure_certificate(config.tls_dir)
     app = Flask(
         "sandbox",
         root_path=os.path.dirname(__file__),
@@ -44,7 +49,8 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 4 * 1024 * 1024
     app.extensions["sandbox"] = state
     blueprints = (ui.bp, assets.bp, keyserver.bp, oauth.bp, rest_content.bp, rest_people.bp, media.bp, control.bp)
-    for blueprint in (*blueprints, forge_routes.bp, forge_host.bp, forge_cdn.bp):
+    providers = (entra.bp, google_oauth.bp, mail_provider_pages.bp)
+    for blueprint in (*blueprints, forge_routes.bp, forge_host.bp, forge_cdn.bp, *providers):
         app.register_blueprint(blueprint)
     _mount_mail_catcher(app, state)
     # The Forge API gateway inside the traffic log and faults, so both see the path the app called.
@@ -83,3 +89,18 @@ def _mount_mail_catcher(app: Flask, state: SandboxState) -> None:
     state.catcher = catcher
     app.extensions["mailcatcher"] = catcher
     app.register_blueprint(inbox_blueprint(catcher))
+    # Exchange Online's and Gmail's submission servers: STARTTLS, then AUTH XOAUTH2 only; mails land in the inbox.
+    provider = MailCatcher(
+        state.config.smtp_host,
+        state.config.provider_port,
+        tls_cert=state.tls_files,
+        xoauth2=state.providers.smtp_verdict,
+        sink=catcher,
+    )
+    try:
+        provider.start()
+    except BaseException:
+        catcher.stop()
+        raise
+    state.provider_catcher = provider
+    app.extensions["provider_mailcatcher"] = provider

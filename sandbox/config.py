@@ -11,10 +11,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PUBLIC_URL = "http://localhost:8100"
 DEFAULT_DESCRIPTOR_URL = "http://localhost:8000/atlassian-connect.json"
 DEFAULT_SMTP_PORT = 2525
+# The providers' side: an https listener (Entra ID and Google token endpoints; MSAL takes https only) and a
+# submission server with STARTTLS that takes AUTH XOAUTH2.
+DEFAULT_TLS_PORT = 8143
+DEFAULT_PROVIDER_SMTP_PORT = 2587
 # The Forge app the sandbox plays the platform for: its id (the app's FORGE_APP_ID) and manifest.
 DEFAULT_FORGE_APP_ID = "7e6b2c41-3f0a-4d5e-8b9c-1a2b3c4d5e6f"
 FORGE_MANIFEST = REPO_ROOT / "forge" / "manifest.yml"
 CLI_STATE_FILE = REPO_ROOT / "instance" / "sandbox-state.json"
+CLI_TLS_DIR = REPO_ROOT / "instance" / "sandbox-tls"
 
 
 def default_fixtures_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -46,6 +51,11 @@ class SandboxConfig:
     # The Forge remote's base URL (the app's BASE_URL); empty: the origin of the app's descriptor URL.
     forge_remote_url: str = ""
     forge_manifest: Path = FORGE_MANIFEST
+    # The https listener's port (0: not known yet / none) and where its certificate lives (None: a temporary folder).
+    tls_port: int = 0
+    tls_dir: Path | None = None
+    # The providers' submission server (None: a free port when the catcher takes one, else the default port).
+    provider_smtp_port: int | None = None
 
     def __post_init__(self) -> None:
         # The URL is used as an origin and a prefix everywhere; a trailing slash would double up.
@@ -61,6 +71,22 @@ class SandboxConfig:
         return f"{self.public_url}/oauth"
 
     @property
+    def tls_url(self) -> str:
+        """The https origin of the providers' token endpoints (Entra's authority host, Google's token host)."""
+        return f"https://localhost:{self.tls_port}"
+
+    @property
+    def provider_port(self) -> int:
+        if self.provider_smtp_port is not None:
+            return self.provider_smtp_port
+        return 0 if self.smtp_port == 0 else DEFAULT_PROVIDER_SMTP_PORT
+
+    @property
+    def provider_key_file(self) -> Path | None:
+        """Where the demo service account's private key is kept (command line only: tests get a fresh one)."""
+        return self.tls_dir / "google-service-account.pem" if self.tls_dir and self.state_file else None
+
+    @property
     def forge_remote(self) -> str:
         if self.forge_remote_url:
             return self.forge_remote_url.rstrip("/")
@@ -69,15 +95,26 @@ class SandboxConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxConfig:
         """The command-line configuration: `SANDBOX_URL`, `SANDBOX_APP_DESCRIPTOR_URL`, `SANDBOX_SMTP_PORT`,
-        `APP_ENV`, `SANDBOX_FORGE_APP_ID`, `SANDBOX_FORGE_REMOTE_URL`; the install is kept in
-        `instance/sandbox-state.json` and the mail catcher runs."""
+        `APP_ENV`, `SANDBOX_FORGE_APP_ID`, `SANDBOX_FORGE_REMOTE_URL`, `SANDBOX_TLS_PORT`,
+        `SANDBOX_PROVIDER_SMTP_PORT`; the install is kept in `instance/sandbox-state.json`, the https certificate in
+        `instance/sandbox-tls/` and the mail catcher runs."""
         env = os.environ if environ is None else environ
         port_text = env.get("SANDBOX_SMTP_PORT", "").strip() or str(DEFAULT_SMTP_PORT)
         try:
             smtp_port = int(port_text)
         except ValueError as exc:
             raise ValueError(f"SANDBOX_SMTP_PORT must be a port number, got {port_text!r}") from exc
+        ports = {}
+        defaults = {"SANDBOX_TLS_PORT": DEFAULT_TLS_PORT, "SANDBOX_PROVIDER_SMTP_PORT": DEFAULT_PROVIDER_SMTP_PORT}
+        for name, default in defaults.items():
+            text = env.get(name, "").strip() or str(default)
+            if not text.isdigit():
+                raise ValueError(f"{name} must be a port number, got {text!r}")
+            ports[name] = int(text)
         return cls(
+            tls_port=ports["SANDBOX_TLS_PORT"],
+            provider_smtp_port=ports["SANDBOX_PROVIDER_SMTP_PORT"],
+            tls_dir=CLI_TLS_DIR,
             public_url=env.get("SANDBOX_URL", "").strip() or DEFAULT_PUBLIC_URL,
             app_descriptor_url=env.get("SANDBOX_APP_DESCRIPTOR_URL", "").strip() or DEFAULT_DESCRIPTOR_URL,
             smtp_port=smtp_port,

@@ -63,6 +63,8 @@ def index() -> Response:
                 "GET|POST|DELETE /_sandbox/faults",
                 "GET|DELETE /_sandbox/requests",
                 "POST /_sandbox/warm {pageId?}",
+                "GET /_sandbox/mail-providers",
+                "POST|DELETE /_sandbox/mail-providers/trouble {trouble?, tokenLifetime?, revokeTokens?}",
             ],
         }
     )
@@ -283,3 +285,29 @@ def warm() -> Response:
         return _error(404, "no such page")
     sizes = [item.size for page in pages if page for item in page.attachments]
     return jsonify({"attachments": len(sizes), "bytes": sum(sizes)})
+
+
+@bp.get("/mail-providers")
+def mail_providers() -> Response:
+    """The demo Microsoft 365 and Google Workspace credentials, the trouble switched on, and the servers."""
+    state = current_state()
+    answer = state.providers.demo(state.config.tls_url)
+    answer["smtp"] = {
+        "host": "localhost",
+        "port": state.provider_catcher.port if state.provider_catcher else None,
+        "caFile": state.tls_files[0] if state.tls_files else None,
+    }
+    return jsonify(answer)
+
+
+@bp.route("/mail-providers/trouble", methods=["POST", "DELETE"])
+def mail_provider_trouble() -> Response:
+    state = current_state()
+    if request.method == "DELETE":
+        state.providers.reset()
+    else:
+        try:
+            state.providers.configure(request.get_json(silent=True))
+        except ValueError as exc:
+            return _error(400, str(exc))
+    return jsonify({"troubles": sorted(state.providers.troubles), "tokenLifetime": state.providers.token_lifetime})

@@ -15,13 +15,16 @@ import time
 import urllib.request
 from pathlib import Path
 
-from sandbox.config import DEFAULT_FORGE_APP_ID
+from sandbox.config import CLI_TLS_DIR, DEFAULT_FORGE_APP_ID, DEFAULT_PROVIDER_SMTP_PORT, DEFAULT_TLS_PORT
 from sandbox.forge_platform import JWKS_PATH
+from sandbox.tls import HOST_NAME, ensure_certificate
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PORT = int(os.environ.get("APP_PORT", "8000"))
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8100"))
 SMTP_PORT = int(os.environ.get("SANDBOX_SMTP_PORT", "2525"))
+TLS_PORT = int(os.environ.get("SANDBOX_TLS_PORT", str(DEFAULT_TLS_PORT)))
+PROVIDER_SMTP_PORT = int(os.environ.get("SANDBOX_PROVIDER_SMTP_PORT", str(DEFAULT_PROVIDER_SMTP_PORT)))
 
 
 def environment() -> dict[str, str]:
@@ -29,6 +32,9 @@ def environment() -> dict[str, str]:
     app = f"http://localhost:{APP_PORT}"
     env = dict(os.environ)
     forge_app_id = env.get("SANDBOX_FORGE_APP_ID", "").strip() or DEFAULT_FORGE_APP_ID
+    # The sandbox's certificate (made by main() before either process starts): the app trusts it for the providers'
+    # token endpoints (REQUESTS_CA_BUNDLE) and their submission server (SMTP_CA_FILE).
+    cert = str(CLI_TLS_DIR / f"{HOST_NAME}.crt")
     env.update(
         {
             "APP_ENV": "development",
@@ -53,6 +59,14 @@ def environment() -> dict[str, str]:
             "SANDBOX_URL": sandbox,
             "SANDBOX_APP_DESCRIPTOR_URL": f"{app}/atlassian-connect.json",
             "SANDBOX_SMTP_PORT": str(SMTP_PORT),
+            # Microsoft 365 and Google Workspace, played by the sandbox (demo credentials at /mail-providers).
+            "MICROSOFT_AUTHORITY_HOST": f"https://localhost:{TLS_PORT}",
+            "MICROSOFT_SMTP_HOST": f"localhost:{PROVIDER_SMTP_PORT}",
+            "GOOGLE_SMTP_HOST": f"localhost:{PROVIDER_SMTP_PORT}",
+            "REQUESTS_CA_BUNDLE": cert,
+            "SMTP_CA_FILE": cert,
+            "SANDBOX_TLS_PORT": str(TLS_PORT),
+            "SANDBOX_PROVIDER_SMTP_PORT": str(PROVIDER_SMTP_PORT),
         }
     )
     return env
@@ -98,6 +112,7 @@ def main() -> int:
         print("make run is for local work only; refusing APP_ENV=production", file=sys.stderr)
         return 1
     env = environment()
+    ensure_certificate(CLI_TLS_DIR)
     python = sys.executable
     flask = [python, "-m", "flask", "--app", "app"]
     migrated = subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=False)
@@ -118,7 +133,9 @@ def main() -> int:
             f"      {env['SANDBOX_URL']}/wiki/\n\n"
             "  In Manage apps, install the Connect app, the Forge app or both; open a page and\n"
             "  choose ••• → Send as mail (the Forge entry is marked FORGE);\n"
-            f"  the mail arrives in {env['SANDBOX_URL']}/inbox . Ctrl-C stops everything.\n",
+            f"  the mail arrives in {env['SANDBOX_URL']}/inbox . Microsoft 365 and Google Workspace\n"
+            f"  demo credentials for the mail server settings: {env['SANDBOX_URL']}/mail-providers .\n"
+            "  Ctrl-C stops everything.\n",
             flush=True,
         )
         while not (failure := _exited(children)):

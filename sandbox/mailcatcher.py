@@ -6,17 +6,20 @@ Only for local work and tests: mails are never written to disk and vanish with t
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import hmac
 import ipaddress
 import itertools
+import json
 import logging
 import re
 import socket
 import ssl
 import threading
+from base64 import b64decode
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -26,7 +29,7 @@ from typing import Any, cast
 from urllib.parse import unquote
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -54,9 +57,23 @@ class CaughtMail:
     raw: bytes
     used_tls: bool
     authenticated_as: str | None
+    auth_mechanism: str | None = None  # PLAIN, LOGIN or XOAUTH2 (None: not signed in)
 
     def message(self) -> EmailMessage:
         return cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(self.raw))
+
+
+@dataclass(frozen=True)
+class XOAuth2Login:
+    """Who signed in with `AUTH XOAUTH2` (the token itself is not kept)."""
+
+    user: str
+
+
+# Decides an `AUTH XOAUTH2`: (user, bearer token) → None when accepted, else the reply (e.g. "535 5.7.3 …").
+XOAuth2Check = Callable[[str, str], str | None]
+# Gmail answers a refused token with a 334 challenge carrying this JSON before its 535.
+_GMAIL_CHALLENGE = json.dumps({"status": "400", "schemes": "Bearer", "scope": "https://mail.google.com/"})
 
 
 class _BoundController(Controller):
@@ -78,7 +95,8 @@ class MailCatcher:
     `tls_cert` = (cert file, key file) offers STARTTLS (required before MAIL unless
     `require_starttls=False`), or, with `implicit_tls=True`, TLS from the first byte.
     `require_auth` = (user, password) demands AUTH PLAIN/LOGIN; over plain text only when no
-    certificate was given.
+    certificate was given. `xoauth2` (a check of user and bearer token) demands AUTH XOAUTH2 instead, as
+    Exchange Online and Gmail do for OAuth2 apps. `sink` keeps the mails in another catcher (one inbox).
     """
 
     def __init__(
@@ -91,6 +109,8 @@ class MailCatcher:
         implicit_tls: bool = False,
         max_message_size: int = 50 * 1024 * 1024,
         require_starttls: bool = True,
+        xoauth2: XOAuth2Check | None = None,
+        sink: MailCatcher | None = None,
     ) -> None:
         if implicit_tls and tls_cert is None:
             raise ValueError("implicit_tls needs tls_cert=(cert_file, key_file)")
@@ -102,6 +122,8 @@ class MailCatcher:
         self._require_auth = require_auth
         self._implicit_tls = implicit_tls
         self._require_starttls = require_starttls
+        self._xoauth2 = xoauth2
+        self._sink = sink
         self._max_message_size = max_message_size
         self._controller: _BoundController | None = None
         self._changed = threading.Condition()
@@ -153,10 +175,14 @@ class MailCatcher:
         elif tls_context is not None:
             options["tls_context"] = tls_context
             options["require_starttls"] = self._require_starttls
-        if self._require_auth is None:
+        if self._xoauth2 is not None:
+            options["auth_exclude_mechanism"] = ["PLAIN", "LOGIN"]  # a provider takes tokens, not passwords
+            options["authenticator"] = self._authenticate
+        elif self._require_auth is None:
             # A server without AUTH must not advertise it, so a client configured with a password notices.
-            options["auth_exclude_mechanism"] = ["PLAIN", "LOGIN"]
+            options["auth_exclude_mechanism"] = ["PLAIN", "LOGIN", "XOAUTH2"]
         else:
+            options["auth_exclude_mechanism"] = ["XOAUTH2"]
             options["authenticator"] = self._authenticate
         # aiosmtpd's own TLS-for-AUTH check only knows STARTTLS (it refuses AUTH on implicit TLS), so it is
         # on only for STARTTLS servers; a server without a certificate accepts AUTH in plain text.
@@ -223,7 +249,7 @@ class MailCatcher:
             return self._rejected.get(address.strip().lower())
 
     def _auth_missing(self, session: Session) -> bool:
-        return self._require_auth is not None and not session.authenticated
+        return (self._require_auth is not None or self._xoauth2 is not None) and not session.authenticated
 
     def _authenticate(
         self, _server: SMTP, _session: Session, _envelope: Envelope, _mechanism: str, auth_data: Any
@@ -239,8 +265,18 @@ class MailCatcher:
         return AuthResult(success=True, auth_data=auth_data.login.decode("utf-8", "replace"))
 
     def _store(
-        self, mail_from: str, rcpt_tos: list[str], raw: bytes, peer: Any, used_tls: bool, authenticated_as: str | None
+        self,
+        mail_from: str,
+        rcpt_tos: list[str],
+        raw: bytes,
+        peer: Any,
+        used_tls: bool,
+        authenticated_as: str | None,
+        auth_mechanism: str | None = None,
     ) -> None:
+        if self._sink is not None:
+            self._sink._store(mail_from, rcpt_tos, raw, peer, used_tls, authenticated_as, auth_mechanism)
+            return
         with self._changed:
             self._mails.append(
                 CaughtMail(
@@ -252,6 +288,7 @@ class MailCatcher:
                     raw=raw,
                     used_tls=used_tls,
                     authenticated_as=authenticated_as,
+                    auth_mechanism=auth_mechanism,
                 )
             )
             self._changed.notify_all()
@@ -267,7 +304,7 @@ class _CatchingHandler:
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
     ) -> list[str]:
         session.host_name = hostname  # this hook takes over that duty from aiosmtpd
-        if self._catcher._require_auth is None:
+        if self._catcher._require_auth is None and self._catcher._xoauth2 is None:
             # aiosmtpd announces a bare "AUTH" even with every mechanism excluded.
             responses = [line for line in responses if not line[4:].upper().startswith("AUTH")]
         return responses
@@ -300,16 +337,44 @@ class _CatchingHandler:
             return fault
         transport = server.transport
         used_tls = transport is not None and transport.get_extra_info("ssl_object") is not None
-        authenticated_as = session.auth_data if session.authenticated else None
+        auth_data = session.auth_data if session.authenticated else None
+        oauth = isinstance(auth_data, XOAuth2Login)
         self._catcher._store(
             envelope.mail_from or "",
             envelope.rcpt_tos,
             envelope.original_content or b"",
             session.peer,
             used_tls,
-            authenticated_as,
+            auth_data.user if isinstance(auth_data, XOAuth2Login) else auth_data,
+            ("XOAUTH2" if oauth else "PLAIN/LOGIN") if auth_data is not None else None,
         )
         return "250 OK: queued"
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        """`AUTH XOAUTH2 <base64 of user=…^Aauth=Bearer …^A^A>` (also with the response on its own line)."""
+        check = self._catcher._xoauth2
+        if check is None:
+            return AuthResult(success=False, handled=False)
+        if len(args) > 1:
+            try:
+                blob: bytes = b64decode(args[1].encode(), validate=True)
+            except (binascii.Error, ValueError):
+                return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode base64")
+        else:
+            answer = await server.challenge_auth("")
+            if answer is MISSING:
+                return AuthResult(success=False, handled=True)
+            blob = answer  # type: ignore[assignment]
+        fields = dict(part.split("=", 1) for part in blob.decode("utf-8", "replace").split("\x01") if "=" in part)
+        user, auth = fields.get("user", ""), fields.get("auth", "")
+        if not user or not auth.startswith("Bearer "):
+            return AuthResult(success=False, handled=False, message="535 5.7.8 Malformed XOAUTH2 response")
+        verdict = check(user, auth.removeprefix("Bearer ").strip())
+        if verdict is None:
+            return AuthResult(success=True, auth_data=XOAuth2Login(user))
+        if verdict.startswith("535 5.7.8"):
+            await server.challenge_auth(_GMAIL_CHALLENGE)  # the client's empty answer ends the exchange
+        return AuthResult(success=False, handled=False, message=verdict)
 
 
 def _reply(code: int, message: str) -> str:

@@ -19,6 +19,7 @@ from sandbox.directory import APP_ACCOUNT_ID, Directory, build_directory
 from sandbox.faults import FaultPlan
 from sandbox.forge_platform import ForgePlatform
 from sandbox.installation import Installation, InstallationStore, LifecycleAnswer
+from sandbox.mail_providers import MailProviders
 from sandbox.signing_key import InstallSigningKey
 from sandbox.traffic import RequestLog
 
@@ -35,6 +36,10 @@ class SandboxState:
         self.faults = FaultPlan()
         self.requests = RequestLog()
         self.catcher: Any = None
+        # Microsoft 365 and Google Workspace: token endpoints, their tokens and the submission server's catcher.
+        self.providers = MailProviders(key_file=config.provider_key_file)
+        self.provider_catcher: Any = None
+        self.tls_files: tuple[str, str] | None = None
         self.lock = threading.RLock()
         # Lifecycle calls go over the network; one at a time, without blocking readers of the state.
         self.lifecycle_lock = threading.Lock()

@@ -7,10 +7,12 @@ with run_sandbox() as sandbox:
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +24,7 @@ from sandbox.app import create_app
 from sandbox.config import DEFAULT_PUBLIC_URL, SandboxConfig
 from sandbox.serving import sandbox_server
 from sandbox.state import SandboxState
+from sandbox.tls import ensure_certificate, https_server
 
 
 @dataclass
@@ -31,6 +34,17 @@ class RunningSandbox:
     state: SandboxState
     catcher: Any
     server: BaseWSGIServer
+    tls_server: BaseWSGIServer | None = None
+
+    @property
+    def tls_url(self) -> str:
+        """The https origin of the providers' token endpoints (`MICROSOFT_AUTHORITY_HOST`)."""
+        return self.state.config.tls_url
+
+    @property
+    def provider_catcher(self) -> Any:
+        """The providers' submission server (STARTTLS, AUTH XOAUTH2); its mails land in `catcher`."""
+        return self.state.provider_catcher
 
     @property
     def base_url(self) -> str:
@@ -63,24 +77,38 @@ def run_sandbox(
     # Bind first: the app needs its own public URL (port included) before it is built.
     server = sandbox_server("127.0.0.1", bind_port, _placeholder)
     public_url = base.public_url if explicit else f"http://{host_name}:{server.server_port}"
+    # The https listener (token endpoints) is bound first too: the demo key's token URI names its port.
+    tls_dir = base.tls_dir or Path(tempfile.mkdtemp(prefix="sandbox-tls-"))
+    tls_files = ensure_certificate(tls_dir)
+    tls_server = https_server("127.0.0.1", base.tls_port, _placeholder, tls_files)
     try:
-        app = create_app(replace(base, public_url=public_url))
+        app = create_app(replace(base, public_url=public_url, tls_port=tls_server.server_port, tls_dir=tls_dir))
     except BaseException:
         server.server_close()
+        tls_server.server_close()
         raise
     server.app = app
+    tls_server.app = app
     state: SandboxState = app.extensions["sandbox"]
     # A short poll interval keeps shutdown quick (tests start many sandboxes).
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{server.server_port}", daemon=True
-    )
-    thread.start()
-    running = RunningSandbox(state.config.public_url, app, state, app.extensions.get("mailcatcher"), server)
+    threads = [
+        threading.Thread(
+            target=each.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{each.server_port}", daemon=True
+        )
+        for each in (server, tls_server)
+    ]
+    for thread in threads:
+        thread.start()
+    running = RunningSandbox(state.config.public_url, app, state, app.extensions.get("mailcatcher"), server, tls_server)
     try:
         yield running
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        for each in (server, tls_server):
+            each.shutdown()
+            each.server_close()
+        for thread in threads:
+            thread.join(timeout=10)
+        if state.provider_catcher is not None:
+            state.provider_catcher.stop()
         if running.catcher is not None:
             running.catcher.stop()

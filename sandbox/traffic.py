@@ -16,7 +16,15 @@ from urllib.parse import parse_qsl, urlencode
 
 from sandbox.faults import FaultPlan, FaultRule
 
-TRACKED_PREFIXES = ("/wiki/rest/", "/wiki/download/", "/media/", "/oauth/", "/ex/")
+TRACKED_PREFIXES = ("/wiki/rest/", "/wiki/download/", "/media/", "/oauth/", "/ex/", "/google/")
+# Entra's endpoints start with the tenant (`/{tenant}/oauth2/v2.0/token`): tracked by what follows it.
+TRACKED_PARTS = ("/oauth2/v2.0/", "/v2.0/.well-known/")
+
+
+def tracked(path: str) -> bool:
+    return path.startswith(TRACKED_PREFIXES) or any(part in path for part in TRACKED_PARTS)
+
+
 _REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 StartResponse = Callable[..., Any]
@@ -58,7 +66,7 @@ class TrafficMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if not path.startswith(TRACKED_PREFIXES):
+        if not tracked(path):
             return self.app(environ, start_response)
         method = environ.get("REQUEST_METHOD", "GET")
         authorization = environ.get("HTTP_AUTHORIZATION", "")

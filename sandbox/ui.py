@@ -78,6 +78,7 @@ def _render(template: str, state: SandboxState, status: int = 200, **context: An
         app_origin=_origin(installation.app_base_url) if installation.active else "",
         is_site_admin=state.directory.is_site_admin(user.account_id),
         has_inbox="inbox" in current_app.blueprints,
+        has_mail_providers="mail_provider_pages" in current_app.blueprints,
         public_url=state.config.public_url,
         forge_cdn_origin=cdn_origin(state.config.public_url),
         friendly=_friendly,

@@ -657,12 +657,22 @@
     "smtp.security": { id: "smtp-security", label: "smtp.security" },
     "smtp.username": { id: "smtp-username", label: "smtp.username" },
     "smtp.password": { id: "smtp-password", label: "smtp.password" },
+    "smtp.microsoft365.tenantId": { id: "m365-tenant-id", label: "m365.tenantId" },
+    "smtp.microsoft365.clientId": { id: "m365-client-id", label: "m365.clientId" },
+    "smtp.microsoft365.mailbox": { id: "m365-mailbox", label: "m365.mailbox" },
+    "smtp.microsoft365.clientSecret": { id: "m365-client-secret", label: "m365.clientSecret" },
+    "smtp.microsoft365.certificate": { id: "m365-certificate", label: "m365.certificate" },
+    "smtp.google.mailbox": { id: "google-mailbox", label: "google.mailbox" },
+    "smtp.google.serviceAccountKey": { id: "google-key", label: "google.key" },
+    "smtp.microsoft365": { id: "smtp-mode", label: "smtp.modeMicrosoft365" },
+    "smtp.google": { id: "smtp-mode", label: "smtp.modeGoogle" },
     "debugLoggingHours": { id: "debug-hours", label: "debug.hoursLabel" },
   };
   const SMTP_STAGES = {
     connect: "smtp.stageConnect",
     tls: "smtp.stageTls",
     auth: "smtp.stageAuth",
+    token: "smtp.stageToken",
     MAIL: "smtp.stageSend",
     RCPT: "smtp.stageSend",
     DATA: "smtp.stageSend",
@@ -674,13 +684,92 @@
     "permission-mode": ["allowed-groups-input"],
     "allow-external": ["allowed-domains-input"],
     "image-mode": ["image-max-side"],
-    "smtp-mode": ["smtp-host", "smtp-port", "smtp-security", "smtp-username", "smtp-password"],
+    "smtp-mode": ["smtp-host", "smtp-port", "smtp-security", "smtp-username", "smtp-password", "m365-tenant-id",
+      "m365-client-id", "m365-mailbox", "m365-client-secret", "m365-certificate", "google-mailbox", "google-key"],
+    "m365-tenant-id": ["m365-client-secret", "m365-certificate"],
+    "m365-client-id": ["m365-client-secret", "m365-certificate"],
+    "m365-credential": ["m365-client-secret", "m365-certificate"],
     "smtp-host": ["smtp-password"],
     "smtp-port": ["smtp-password"],
     "smtp-username": ["smtp-password"],
     "clear-password": ["smtp-password"],
     "debug-mode": ["debug-hours"],
   };
+  /*
+   * The mail providers (smtp.mode "microsoft365", "google"; DESIGN §7): the fields of smtp.<mode> by control id,
+   * and the write-only credentials (answered only as <setKey>). A provider's mode needs one, so there is no "remove":
+   * an empty field keeps the saved one, a new one replaces it. Microsoft 365 takes a client secret or a certificate
+   * (`credential`, the value of the m365-credential radio: the server keeps whichever was saved last). `boundTo`: the
+   * fields the saved credential was saved with; the server uses it with no others, so the page asks for it again when
+   * they change.
+   */
+  const PROVIDERS = {
+    microsoft365: {
+      box: "m365-fields",
+      guide: "m365-guide",
+      fields: { tenantId: "m365-tenant-id", clientId: "m365-client-id", mailbox: "m365-mailbox" },
+      credentialRadio: "m365-credential",
+      secrets: [
+        {
+          credential: "secret",
+          field: "m365-secret-field",
+          input: "m365-client-secret",
+          help: "m365-client-secret-help",
+          again: "m365-client-secret-again",
+          summary: "",
+          key: "clientSecret",
+          setKey: "clientSecretSet",
+          saved: "m365.secretSaved",
+          againError: "m365.clientSecretAgainError",
+        },
+        {
+          credential: "certificate",
+          field: "m365-certificate-field",
+          input: "m365-certificate",
+          help: "m365-certificate-help",
+          again: "m365-certificate-again",
+          summary: "m365-certificate-summary",
+          key: "certificate",
+          setKey: "certificateSet",
+          saved: "m365.certificateSaved",
+          againError: "m365.certificateAgainError",
+        },
+      ],
+      boundTo: ["tenantId", "clientId"],
+      providerError: "m365.providerError",
+    },
+    google: {
+      box: "google-fields",
+      guide: "google-guide",
+      fields: { mailbox: "google-mailbox" },
+      credentialRadio: "",
+      secrets: [
+        {
+          credential: "",
+          field: "",
+          input: "google-key",
+          help: "google-key-help",
+          again: "",
+          summary: "google-key-summary",
+          key: "serviceAccountKey",
+          setKey: "serviceAccountKeySet",
+          saved: "google.keySaved",
+          againError: "",
+        },
+      ],
+      boundTo: [],
+      providerError: "google.providerError",
+    },
+  };
+  // Files read into a credential field: the key's or the certificate's text box, and where the file's name is told.
+  const CREDENTIAL_FILES = [
+    { file: "m365-certificate-file", button: "m365-certificate-choose", name: "m365-certificate-file-name",
+      input: "m365-certificate" },
+    { file: "google-key-file", button: "google-key-choose", name: "google-key-file-name", input: "google-key" },
+  ];
+  // A service account key is about 2.4 KB, a key and certificate in PEM about 3 KB; anything far bigger is not one
+  // (and is not read into the page).
+  const MAX_KEY_FILE_BYTES = 64 * 1024;
 
   const settingsForm = byId("settings-form");
   const message = messageBox(byId("message"));
@@ -703,6 +792,7 @@
     previewController: null,
     previewShowsText: false,
     smtpEdits: 0, // counts edits of the mail-server fields: a test answer for older values is stale
+    guidesShown: false, // the providers' setup steps were opened or closed once, on the first load
   };
 
   function radio(name) {
@@ -781,6 +871,10 @@
       byId("clear-password").checked = false;
       byId("smtp-password").dataset.saved = smtp.passwordSet ? "true" : "false";
       byId("clear-password-choice").hidden = !smtp.passwordSet;
+      Object.keys(PROVIDERS).forEach(function (mode) {
+        fillProvider(mode, smtp[mode] || {});
+      });
+      state.guidesShown = true;
     },
     debug: function (_unused, settings) {
       state.debugTouched = false;
@@ -837,6 +931,9 @@
     },
     smtp: function () {
       const mode = radio("smtp-mode");
+      if (PROVIDERS[mode]) {
+        return providerValues(mode);
+      }
       // With pagemail's server the own-server fields are hidden: they are kept as saved, not sent half-edited.
       return mode !== "custom" ? { mode: mode } : {
         mode: mode,
@@ -858,7 +955,13 @@
         return byId("max-attachment-mb").value;
       },
       smtp: function () {
-        return [byId("smtp-password").value !== "", byId("clear-password").checked];
+        const secrets = [byId("smtp-password").value !== "", byId("clear-password").checked];
+        Object.keys(PROVIDERS).forEach(function (mode) {
+          PROVIDERS[mode].secrets.forEach(function (secret) {
+            secrets.push(byId(secret.input).value.trim() !== "");
+          });
+        });
+        return secrets;
       },
     };
     return JSON.stringify([VALUES[name](), extra[name] ? extra[name]() : null]);
@@ -881,13 +984,8 @@
     if (name === "permissions") {
       values.maxAttachmentBytes = maxAttachmentBytes();
     }
-    if (name === "smtp" && values.mode === "custom") {
-      const password = byId("smtp-password").value;
-      if (password) {
-        values.password = password;
-      } else if (byId("clear-password").checked) {
-        values.clearPassword = true;
-      }
+    if (name === "smtp") {
+      withSecrets(values);
     }
     const body = {};
     body[name] = values;
@@ -938,6 +1036,12 @@
     byId("allowed-groups-field").hidden = radio("permission-mode") !== "groups";
     byId("allowed-domains-field").hidden = !byId("allow-external").checked;
     byId("smtp-fields").hidden = radio("smtp-mode") !== "custom";
+    Object.keys(PROVIDERS).forEach(function (mode) {
+      byId(PROVIDERS[mode].box).hidden = radio("smtp-mode") !== mode;
+    });
+    fillCommands();
+    showKeySummary();
+    showCertificateSummary();
     byId("debug-hours").disabled = radio("debug-mode") !== "on";
     updatePasswordState();
   }
@@ -976,6 +1080,7 @@
       described.push("smtp-password-error");
     }
     password.setAttribute("aria-describedby", described.join(" "));
+    Object.keys(PROVIDERS).forEach(updateSecretState);
   }
 
   function debugUntil(settings) {
@@ -1002,6 +1107,195 @@
       return;
     }
     status.textContent = until ? t("debug.onUntil", { time: formatDateTime(until) }) : t("debug.isOff");
+  }
+
+  /* ------------------------------------------------------- mail providers */
+
+  function fillProvider(mode, saved) {
+    const provider = PROVIDERS[mode];
+    Object.keys(provider.fields).forEach(function (key) {
+      byId(provider.fields[key]).value = asText(saved[key]);
+    });
+    let anySaved = false;
+    provider.secrets.forEach(function (secret) {
+      byId(secret.input).value = "";
+      byId(secret.input).dataset.saved = saved[secret.setKey] ? "true" : "false";
+      anySaved = anySaved || !!saved[secret.setKey];
+    });
+    if (provider.credentialRadio) {
+      setRadio(provider.credentialRadio, saved.certificateSet ? "certificate" : "secret");
+    }
+    CREDENTIAL_FILES.forEach(function (spec) {
+      byId(spec.name).textContent = ""; // the file's content was saved or put back: no longer "read"
+    });
+    if (!state.guidesShown) {
+      // Nothing set up yet: the steps are what the admin needs first. Later they stay as the admin leaves them.
+      byId(provider.guide).open = !anySaved;
+    }
+  }
+
+  function providerValues(mode) {
+    const provider = PROVIDERS[mode];
+    const values = {};
+    Object.keys(provider.fields).forEach(function (key) {
+      values[key] = text(provider.fields[key]).trim();
+    });
+    const body = { mode: mode };
+    body[mode] = values;
+    return body;
+  }
+
+  // The credential the form would send for a provider: the one chosen (Microsoft 365), or its only one.
+  function activeSecret(mode) {
+    const provider = PROVIDERS[mode];
+    const chosen = provider.credentialRadio ? radio(provider.credentialRadio) : "";
+    return provider.secrets.filter(function (secret) {
+      return secret.credential === chosen;
+    })[0] || provider.secrets[0];
+  }
+
+  /*
+   * Like passwordNeeded: a credential is saved, but the server would not use it with what the form says now (another
+   * tenant or app), and no new one is typed.
+   */
+  function secretNeeded(mode) {
+    const provider = PROVIDERS[mode];
+    const smtp = state.saved && state.saved.smtp ? state.saved.smtp : {};
+    const saved = smtp[mode] || {};
+    const anySaved = provider.secrets.some(function (secret) {
+      return !!saved[secret.setKey];
+    });
+    if (!anySaved || radio("smtp-mode") !== mode || byId(activeSecret(mode).input).value.trim()) {
+      return false;
+    }
+    return provider.boundTo.some(function (key) {
+      return hostKey(text(provider.fields[key])) !== hostKey(saved[key]);
+    });
+  }
+
+  function updateSecretState(mode) {
+    const provider = PROVIDERS[mode];
+    const active = activeSecret(mode);
+    const needed = secretNeeded(mode);
+    provider.secrets.forEach(function (secret) {
+      const input = byId(secret.input);
+      if (secret.field) {
+        byId(secret.field).hidden = secret !== active;
+      }
+      const kept = input.dataset.saved === "true" && !needed;
+      input.placeholder = kept && !input.value ? t(secret.saved) : "";
+      const described = [secret.help];
+      if (secret.again) {
+        byId(secret.again).hidden = !(needed && secret === active);
+        if (!byId(secret.again).hidden) {
+          described.push(secret.again);
+        }
+      }
+      if (secret.summary && !byId(secret.summary).hidden) {
+        described.push(secret.summary);
+      }
+      if (errors.showing().indexOf(secret.input) >= 0) {
+        described.push(secret.input + "-error");
+      }
+      input.setAttribute("aria-describedby", described.join(" "));
+    });
+  }
+
+  // The setup commands name the app and the mailbox as typed, so they can be copied as they are.
+  function fillCommands() {
+    document.querySelectorAll("#m365-guide [data-fill]").forEach(function (slot) {
+      const value = text(slot.dataset.fill).trim();
+      slot.textContent = value || t(slot.dataset.i18n);
+      slot.classList.toggle("is-placeholder", !value);
+    });
+  }
+
+  /*
+   * The facts of a pasted key the admin needs elsewhere: the service account and the Client ID that domain-wide
+   * delegation asks for. Read here only to show them; the server checks the key itself.
+   */
+  function keyFacts(raw) {
+    let key = null;
+    try {
+      key = JSON.parse(raw);
+    } catch (error) {
+      return null;
+    }
+    if (!key || typeof key !== "object" || key.type !== "service_account" || typeof key.client_email !== "string") {
+      return null;
+    }
+    return { email: key.client_email, clientId: typeof key.client_id === "string" ? key.client_id : "" };
+  }
+
+  function showKeySummary() {
+    const summary = byId("google-key-summary");
+    const raw = byId("google-key").value.trim();
+    summary.className = "key-summary";
+    summary.textContent = "";
+    if (!raw) {
+      // The saved key is never sent back, only whose it is.
+      const saved = state.saved && state.saved.smtp && state.saved.smtp.google ? state.saved.smtp.google : {};
+      summary.textContent = saved.serviceAccountKeySet && saved.serviceAccountEmail
+        ? t("google.keySavedOf", { email: saved.serviceAccountEmail }) : "";
+      summary.hidden = !summary.textContent;
+      return;
+    }
+    const facts = keyFacts(raw);
+    if (!facts) {
+      summary.classList.add("is-warning");
+      summary.textContent = t("google.notAKey");
+    } else {
+      summary.textContent = t(facts.clientId ? "google.keyOf" : "google.keyOfNoId", facts);
+    }
+    summary.hidden = false;
+  }
+
+  // A certificate credential must bring its private key and its certificate (the server checks them properly).
+  function showCertificateSummary() {
+    const summary = byId("m365-certificate-summary");
+    const raw = byId("m365-certificate").value;
+    const complete = /-----BEGIN (?:RSA )?PRIVATE KEY-----/.test(raw) && /-----BEGIN CERTIFICATE-----/.test(raw);
+    summary.textContent = raw.trim() && !complete ? t("m365.certificateIncomplete") : "";
+    summary.hidden = !summary.textContent;
+  }
+
+  // Choosing a credential's file: read here in the browser (FileReader), put into its field as if pasted.
+  function readCredentialFile(spec, file) {
+    const name = byId(spec.name);
+    if (!file) {
+      return;
+    }
+    if (file.size > MAX_KEY_FILE_BYTES) {
+      name.textContent = "";
+      errors.showOne(spec.input, t("credential.fileTooBig", { name: file.name }));
+      return;
+    }
+    const reader = new window.FileReader();
+    reader.onload = function () {
+      const field = byId(spec.input);
+      field.value = String(reader.result || "").trim();
+      name.textContent = t("credential.fileRead", { name: file.name });
+      field.dispatchEvent(new window.Event("input", { bubbles: true }));
+    };
+    reader.onerror = function () {
+      name.textContent = "";
+      errors.showOne(spec.input, t("credential.fileUnreadable", { name: file.name }));
+    };
+    reader.readAsText(file);
+  }
+
+  function wireCredentialFiles() {
+    CREDENTIAL_FILES.forEach(function (spec) {
+      const input = byId(spec.file);
+      byId(spec.button).addEventListener("click", function () {
+        input.click();
+      });
+      input.addEventListener("change", function () {
+        readCredentialFile(spec, input.files && input.files[0]);
+        // The same file can be chosen again after an edit; the credential never stays in the file input.
+        input.value = "";
+      });
+    });
   }
 
   /* ---------------------------------------------------------- allowed domains */
@@ -1146,7 +1440,11 @@
 
   // The server the test uses: the form's, saved or not (pagemail's own server when that is chosen).
   function smtpTestBody() {
-    const smtp = VALUES.smtp();
+    return { smtp: withSecrets(VALUES.smtp()) };
+  }
+
+  // The mail server's values with the secret the admin typed (or asked to remove): sent, never shown again.
+  function withSecrets(smtp) {
     if (smtp.mode === "custom") {
       const password = byId("smtp-password").value;
       if (password) {
@@ -1155,18 +1453,53 @@
         smtp.clearPassword = true;
       }
     }
-    return { smtp: smtp };
+    const provider = PROVIDERS[smtp.mode];
+    const secret = provider ? activeSecret(smtp.mode) : null;
+    // Only the chosen credential: the server takes one at a time.
+    const typed = secret ? byId(secret.input).value.trim() : "";
+    if (typed) {
+      smtp[smtp.mode][secret.key] = typed;
+    }
+    return smtp;
   }
 
-  // kind: "ok", "warning" (it worked, with a caveat the admin must know) or "failed".
-  function showSmtpResult(kind, textValue) {
+  /*
+   * kind: "ok", "warning" (it worked, with a caveat the admin must know) or "failed". details: [label, value] lines
+   * under the sentence (a provider's own error code, how to fix it).
+   */
+  function showSmtpResult(kind, textValue, details) {
     const result = byId("smtp-result");
     result.className = "test-result is-" + kind;
     const holder = result.querySelector(".test-result-icon");
     holder.textContent = "";
     holder.appendChild(icon(kind === "ok" ? "success" : kind === "warning" ? "warning" : "error"));
     result.querySelector(".test-result-text").textContent = textValue;
+    const list = result.querySelector(".test-result-details");
+    list.textContent = "";
+    (details || []).forEach(function (line) {
+      const row = element("div", "test-result-detail");
+      row.appendChild(element("dt", "", line[0]));
+      row.appendChild(element("dd", "", line[1]));
+      list.appendChild(row);
+    });
+    list.hidden = !list.children.length;
     result.hidden = false;
+  }
+
+  /*
+   * What a provider said besides the sentence: its own error code (e.g. AADSTS7000215, searchable in its
+   * documentation) and a one-line fix, as the test answer gives them.
+   */
+  function resultDetails(data, mode) {
+    const details = [];
+    const provider = PROVIDERS[mode];
+    if (data.providerError) {
+      details.push([t(provider ? provider.providerError : "smtp.serverError"), String(data.providerError)]);
+    }
+    if (data.hint) {
+      details.push([t("smtp.hint"), String(data.hint)]);
+    }
+    return details;
   }
 
   function hideSmtpResult() {
@@ -1219,7 +1552,8 @@
         const success = successText(data, mail);
         showSmtpResult(success.kind, success.text);
       } else {
-        showSmtpResult("failed", t("smtp.failedAt", { stage: stageText(data.stage), message: data.message || "" }));
+        showSmtpResult("failed", t("smtp.failedAt", { stage: stageText(data.stage), message: data.message || "" }),
+          resultDetails(data, body.smtp.mode));
       }
     } catch (error) {
       if (error.status === 403) {
@@ -1234,6 +1568,15 @@
         updatePasswordState();
         errors.focusFirst(byId("smtp-section"));
         showSmtpResult("failed", t("smtp.notTested", { reason: t("smtp.passwordAgainError") }));
+        return;
+      }
+      if (error.code === "secret_required") {
+        // The saved client secret or certificate is never sent for another tenant or app (DESIGN §1).
+        const secret = activeSecret("microsoft365");
+        errors.showOne(secret.input, t(secret.againError));
+        updatePasswordState();
+        errors.focusFirst(byId("smtp-section"));
+        showSmtpResult("failed", t("smtp.notTested", { reason: t(secret.againError) }));
         return;
       }
       if (error.details && error.details.fields) {
@@ -1369,6 +1712,17 @@
         if (error.details.fields["smtp.password"] && passwordNeeded()) {
           sentences["smtp.password"] = t("smtp.passwordAgainError");
         }
+        const fields = error.details.fields;
+        const credential = activeSecret("microsoft365");
+        if (credential.key === "certificate" && fields["smtp.microsoft365.clientSecret"] &&
+            !fields["smtp.microsoft365.certificate"]) {
+          // "A secret is required" is about the credential, shown where the admin chose to give one.
+          fields["smtp.microsoft365.certificate"] = fields["smtp.microsoft365.clientSecret"];
+          delete fields["smtp.microsoft365.clientSecret"];
+        }
+        if (fields["smtp.microsoft365." + credential.key] && secretNeeded("microsoft365")) {
+          sentences["smtp.microsoft365." + credential.key] = t(credential.againError);
+        }
         refusedSave(name, error.details.fields, sentences);
       } else {
         state.problem[name] = "other";
@@ -1430,6 +1784,9 @@
     if (target.id === "smtp-password" && target.value) {
       byId("clear-password").checked = false;
     }
+    if (target.id === "google-key-file" || target.id === "m365-certificate-file") {
+      return; // the file's content arrives in its field (readCredentialFile), which counts as the edit
+    }
     if (target.id === "allowed-groups-input" || target.id === "allowed-domains-input") {
       // Typing a search or a domain is not yet a change; picking one is (the picker and the chips tell).
       if (target.id === "allowed-domains-input") {
@@ -1458,6 +1815,7 @@
     byId("smtp-test-mail").addEventListener("click", function () {
       runSmtpTest(byId("smtp-test-mail"), "/admin/smtp/test-mail", true);
     });
+    wireCredentialFiles();
     wireDomains();
   }
 

@@ -17,18 +17,37 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from confluence.client import Deadline
 from errors import ForbiddenError, ValidationError
 from identity import Identity, api_auth_required, current_identity
 from mail.css_policy import css_problems
+from mail.oauth.microsoft import certificate_problem
 from mail.permissions import group_names, is_site_admin, is_space_admin
 from mail.recipients import emails_for
 from mail.render import MailContent, PageInfo, prepare_page, render_mail
 from mail.transport import Envelope, MailServerError, SmtpServer, check_connection, deliver, host_problem
 from models import SpaceSettings, TenantSettings, db
-from models.settings_update import Changes, apply_changes, group_ids, read_changes, settings_as_dict
-from views.context import clients, mail_settings, smtp_server, tenant_settings
+from models.settings_update import (
+    Changes,
+    apply_changes,
+    group_ids,
+    microsoft_secret_left_behind,
+    read_changes,
+    settings_as_dict,
+)
+from views.context import (
+    clients,
+    decrypted_secret,
+    google_key_problem,
+    google_server,
+    mail_settings,
+    microsoft_server,
+    saved_microsoft_credential,
+    smtp_server,
+    tenant_settings,
+)
 from views.errors import LOCALE_HEADER
-from views.messages import german_message, wants_german
+from views.messages import german_hint, german_message, wants_german
 from views.ratelimit import enforce
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api")
@@ -90,11 +109,17 @@ def _outcome(
     A success also says how the connection went (`encrypted`, `authenticated`): "connected" alone would pass a
     plaintext, anonymous server off as a safe one.
     """
-    if wants_german(request.headers.get(LOCALE_HEADER)):
+    german = wants_german(request.headers.get(LOCALE_HEADER))
+    if german:
         message = german_message(code, message, details or {}) if code else GERMAN_OUTCOMES.get(message, message)
     body: dict[str, Any] = {"ok": ok, "stage": stage, "message": message}
     if code:
         body["code"] = code
+    # Provider connections: the provider's own code (AADSTS…, unauthorized_client, 535 5.7.139) and a fix.
+    if isinstance(details, dict) and details.get("providerError"):
+        body["providerError"] = str(details["providerError"])
+    if isinstance(details, dict) and details.get("hint"):
+        body["hint"] = (german_hint(code or "") if german else None) or str(details["hint"])
     if security is not None:
         body.update(security)
     return jsonify(body)
@@ -139,6 +164,8 @@ def put_settings() -> Response:
         request.get_json(silent=True),
         css_check=lambda css: css_problems(css, host),
         host_check=lambda h: host_problem(h, allow_private),
+        key_check=google_key_problem,
+        certificate_check=certificate_problem,
     )
     settings = tenant_settings(identity)
     if _password_left_behind(settings, changes):
@@ -212,8 +239,10 @@ def _server_for_test(identity: Identity, body: Any) -> SmtpServer:
         if default is None:
             raise ValidationError("The operator has no default mail server", code="smtp_not_configured")
         return default
+    if isinstance(smtp, dict) and smtp.get("mode") in ("microsoft365", "google"):
+        return _provider_for_test(identity, settings, smtp)
     if not smtp:
-        server = smtp_server(settings, identity.tenant.client_key)
+        server = smtp_server(settings, identity.tenant.client_key, Deadline(TEST_BUDGET_SECONDS))
         if server is None:
             raise ValidationError("No mail server is configured", code="smtp_not_configured")
         return server
@@ -256,6 +285,71 @@ def _server_for_test(identity: Identity, body: Any) -> SmtpServer:
         ca_file=current_app.config.get("SMTP_CA_FILE") or None,
         timeout=15,
     )
+
+
+# Test connection waits for a throttled token endpoint only briefly: the admin is watching.
+TEST_BUDGET_SECONDS = 20.0
+
+
+def _invalid(fields: dict[str, str]) -> ValidationError:
+    return ValidationError(
+        "Some mail server settings are not valid", code="invalid_settings", details={"fields": fields}
+    )
+
+
+def _provider_for_test(identity: Identity, settings: TenantSettings, smtp: dict[str, Any]) -> SmtpServer:
+    """An unsaved Microsoft 365 or Google Workspace connection from the form.
+
+    The saved client secret (or certificate) is used only with the tenant id and client id it was saved for (400
+    `secret_required` otherwise), so *Test connection* can't send it to another tenant's or app's token endpoint.
+    """
+    changes = read_changes(
+        {"smtp": smtp},
+        css_check=lambda _css: [],
+        host_check=lambda _h: None,
+        key_check=google_key_problem,
+        certificate_check=certificate_problem,
+    )
+    if changes.errors:
+        raise _invalid(changes.errors)
+    values, client_key = changes.values, identity.tenant.client_key
+    budget = Deadline(TEST_BUDGET_SECONDS)
+    if smtp["mode"] == "microsoft365":
+        tenant_id = values.get("ms_tenant_id", settings.ms_tenant_id)
+        client_id = values.get("ms_client_id", settings.ms_client_id)
+        mailbox = values.get("ms_mailbox", settings.ms_mailbox)
+        missing = {
+            f"smtp.microsoft365.{key}": "is required for Microsoft 365"
+            for key, value in (("tenantId", tenant_id), ("clientId", client_id), ("mailbox", mailbox))
+            if not value
+        }
+        given = changes.ms_client_secret is not None or changes.ms_certificate is not None
+        if not given and not (settings.ms_client_secret_encrypted or settings.ms_certificate_encrypted):
+            missing["smtp.microsoft365.clientSecret"] = "is required for Microsoft 365"
+        if missing:
+            raise _invalid(missing)
+        if given:
+            secret, certificate = changes.ms_client_secret or "", changes.ms_certificate or ""
+        elif microsoft_secret_left_behind(settings, changes):
+            raise ValidationError(
+                "Enter the client secret again: the saved secret is only used with the tenant id and client id "
+                "it was saved for",
+                code="secret_required",
+                details={"field": "smtp.microsoft365.clientSecret"},
+            )
+        else:
+            secret, certificate = saved_microsoft_credential(settings, client_key)
+        return microsoft_server(tenant_id, client_id, mailbox, secret, client_key, budget, certificate)
+    mailbox = values.get("google_mailbox", settings.google_mailbox)
+    key_text = changes.google_key
+    if key_text is None and settings.google_key_encrypted:
+        key_text = decrypted_secret(settings.google_key_encrypted, client_key, TenantSettings.GOOGLE_KEY_FIELD)
+    missing = {"smtp.google.mailbox": "is required for Google Workspace"} if not mailbox else {}
+    if not key_text:
+        missing["smtp.google.serviceAccountKey"] = "is required for Google Workspace"
+    if missing:
+        raise _invalid(missing)
+    return google_server(mailbox, key_text or "", client_key, budget)
 
 
 @bp.post("/admin/smtp/test")
@@ -393,7 +487,12 @@ def send_test_mail() -> Response:
     if not address:
         raise ValidationError("Confluence has no email address for you", code="no_email")
     settings = tenant_settings(identity)
-    sender = settings.sender_address or current_app.config.get("SMTP_DEFAULT_FROM") or "pagemail@localhost"
+    sender = (
+        (server.username if server.oauth is not None else "")  # providers send only as their mailbox
+        or settings.sender_address
+        or current_app.config.get("SMTP_DEFAULT_FROM")
+        or "pagemail@localhost"
+    )
     message = EmailMessage()
     message["From"] = formataddr((settings.sender_name or "pagemail", sender))
     message["To"] = address
@@ -408,7 +507,7 @@ def send_test_mail() -> Response:
     if refused:
         return _outcome(False, "RCPT", "The mail server refused your address")
     # deliver() fails unless TLS and the sign-in (when there is a username) worked, so the settings tell.
-    encrypted, authenticated = server.security in ("starttls", "tls"), bool(server.username)
+    encrypted, authenticated = server.security in ("starttls", "tls"), bool(server.username or server.oauth)
     return _outcome(
         True,
         "sent",

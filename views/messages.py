@@ -153,6 +153,32 @@ GERMAN: dict[str, Entry] = {
     "smtp_refused": ("Der Mailserver hat die E-Mail abgelehnt: {smtpCode} {reply}",),
     "smtp_disconnected": ("Der Mailserver hat die Verbindung während des Sendens getrennt.",),
     "smtp_temporary": ("Der Mailserver hat die E-Mail vorübergehend abgelehnt; versuchen Sie es später erneut.",),
+    # Microsoft 365 and Google Workspace (mail/oauth/errors.py)
+    "secret_required": (
+        "Geben Sie das Client-Geheimnis erneut ein: Das gespeicherte Geheimnis wird nur mit der Mandanten-ID und der "
+        "Client-ID verwendet, für die es gespeichert wurde.",
+    ),
+    "oauth_secret_unreadable": (
+        "Das gespeicherte Geheimnis der Mailverbindung kann nicht gelesen werden; geben Sie es in den Einstellungen "
+        "erneut ein.",
+    ),
+    "oauth_tenant_not_found": ("Microsoft kennt diesen Mandanten nicht.",),
+    "oauth_client_not_found": ("Dieser Mandant hat keine Anwendung mit dieser Client-ID.",),
+    "oauth_secret_invalid": ("Microsoft hat das Client-Geheimnis abgelehnt.",),
+    "oauth_secret_expired": ("Das Client-Geheimnis ist abgelaufen.",),
+    "oauth_certificate_invalid": ("Microsoft hat das Zertifikat abgelehnt.",),
+    "oauth_consent_missing": ("Die App darf in diesem Mandanten keine E-Mails senden.",),
+    "oauth_delegation_missing": (
+        "Google hat das Dienstkonto für dieses Postfach abgelehnt: Die domainweite Delegierung ist nicht eingerichtet.",
+    ),
+    "oauth_key_invalid": ("Google hat den Schlüssel des Dienstkontos abgelehnt.",),
+    "oauth_mailbox_unknown": ("Der Anbieter kennt dieses Postfach nicht.",),
+    "oauth_rate_limited": ("Der Anbieter drosselt die Token-Anfragen; versuchen Sie es später erneut.",),
+    "oauth_unavailable": ("Der Anmeldedienst des Anbieters ist nicht erreichbar.",),
+    "oauth_failed": ("Der Anbieter hat kein Token ausgestellt.",),
+    "smtp_auth_disabled": ("SMTP AUTH ist für dieses Postfach oder diesen Mandanten ausgeschaltet.",),
+    "smtp_mailbox_not_authorized": ("Der Mailserver hat die App für dieses Postfach abgelehnt.",),
+    "smtp_token_refused": ("Der Mailserver hat das Zugriffstoken abgelehnt.",),
     # Confluence and Atlassian
     "confluence_unavailable": {
         "the Atlassian authorization server is unreachable": "Der Atlassian-Autorisierungsserver ist nicht erreichbar.",
@@ -195,6 +221,60 @@ GERMAN_HTTP: dict[str, str] = {
     "internal_server_error": "Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es erneut.",
 }
 
+# The one-line fixes that come with provider failures (mail/oauth/errors.py FAILURES), by code.
+GERMAN_HINTS: dict[str, str] = {
+    "oauth_tenant_not_found": (
+        "Prüfen Sie die Verzeichnis-ID (Mandanten-ID) oder die verifizierte Domain des Mandanten unter Entra ID → "
+        "Übersicht"
+    ),
+    "oauth_client_not_found": "Kopieren Sie die Anwendungs-ID (Client-ID) der App-Registrierung in diesem Mandanten",
+    "oauth_secret_invalid": (
+        "Fügen Sie den Wert des Geheimnisses (nicht seine Geheimnis-ID) aus „Zertifikate & Geheimnisse“ ein, oder "
+        "erstellen Sie ein neues Geheimnis"
+    ),
+    "oauth_certificate_invalid": (
+        "Laden Sie dieses Zertifikat (seine .cer-Datei) unter „Zertifikate & Geheimnisse“ der App-Registrierung hoch, "
+        "oder verwenden Sie ein registriertes"
+    ),
+    "oauth_secret_expired": (
+        "Erstellen Sie unter „Zertifikate & Geheimnisse“ der App-Registrierung ein neues Client-Geheimnis und "
+        "speichern Sie es hier"
+    ),
+    "oauth_consent_missing": (
+        "Fügen Sie die Berechtigung SMTP.SendAsApp von Office 365 Exchange Online hinzu und erteilen Sie die "
+        "Administratorzustimmung"
+    ),
+    "oauth_delegation_missing": (
+        "Erlauben Sie in der Admin-Konsole (Sicherheit → API-Steuerung → Domainweite Delegierung) der Client-ID des "
+        "Dienstkontos den Bereich https://mail.google.com/"
+    ),
+    "oauth_key_invalid": (
+        "Der Schlüssel wurde gelöscht oder deaktiviert; erstellen Sie einen neuen JSON-Schlüssel für das Dienstkonto "
+        "und fügen Sie ihn hier ein"
+    ),
+    "oauth_mailbox_unknown": "Geben Sie die Adresse eines bestehenden Postfachs Ihrer Google-Workspace-Domain ein",
+    "oauth_rate_limited": "Warten Sie eine Minute und versuchen Sie es erneut; viele Sendungen teilen sich ein Token",
+    "oauth_unavailable": (
+        "Versuchen Sie es später erneut; wenn es bleibt, prüfen Sie, ob dieser Server den Anbieter über https "
+        "erreichen darf"
+    ),
+    "oauth_failed": "Schlagen Sie den Fehlercode des Anbieters nach, der mit dieser Meldung angezeigt wird",
+    "smtp_auth_disabled": (
+        "Schalten Sie in Exchange Online „Authentifiziertes SMTP“ für das Postfach (und für die Organisation) ein"
+    ),
+    "smtp_mailbox_not_authorized": (
+        "Registrieren Sie den Dienstprinzipal der App in Exchange (New-ServicePrincipal) und geben Sie ihm "
+        "FullAccess auf das Postfach (Add-MailboxPermission); prüfen Sie die Administratorzustimmung für "
+        "SMTP.SendAsApp"
+    ),
+    "smtp_token_refused": "Prüfen Sie, ob das Postfach existiert und über SMTP senden darf",
+}
+
+
+def german_hint(code: str) -> str | None:
+    return GERMAN_HINTS.get(code)
+
+
 # Per-field fragments (details.fields): English pattern → German template with the same values.
 _FIELD_TEXTS: tuple[tuple[str, str], ...] = (
     (r"must be an object", "muss ein Objekt sein"),
@@ -218,6 +298,39 @@ _FIELD_TEXTS: tuple[tuple[str, str], ...] = (
     (r"must be a list of at most (?P<n>\d+) domains", "muss eine Liste von höchstens {n} Domains sein"),
     (r"contains an invalid domain", "enthält eine ungültige Domain"),
     (r"is required for your own mail server", "ist für einen eigenen Mailserver erforderlich"),
+    (r"is required for Microsoft 365", "ist für Microsoft 365 erforderlich"),
+    (
+        r"give either a client secret or a certificate, not both",
+        "nur ein Client-Geheimnis oder ein Zertifikat, nicht beides",
+    ),
+    (r"must be PEM text", "muss PEM-Text sein"),
+    (r"must be at most (?P<n>\d+) KB of PEM text", "darf höchstens {n} KB PEM-Text sein"),
+    (
+        r"must hold the private key and the certificate, both in PEM",
+        "muss den privaten Schlüssel und das Zertifikat enthalten, beide in PEM",
+    ),
+    (
+        r"holds a private key or certificate that can't be read \(an encrypted key must be decrypted first\)",
+        "enthält einen privaten Schlüssel oder ein Zertifikat, das nicht lesbar ist (ein verschlüsselter Schlüssel "
+        "muss zuerst entschlüsselt werden)",
+    ),
+    (r"must hold an RSA private key", "muss einen privaten RSA-Schlüssel enthalten"),
+    (r"holds a certificate of another key", "enthält das Zertifikat eines anderen Schlüssels"),
+    (r"holds a certificate that has expired", "enthält ein abgelaufenes Zertifikat"),
+    (r"is required for Google Workspace", "ist für Google Workspace erforderlich"),
+    (
+        r"must be entered again for another tenant id or client id",
+        "muss für eine andere Mandanten-ID oder Client-ID erneut eingegeben werden",
+    ),
+    (
+        r"must be the directory \(tenant\) ID, a GUID, or a verified domain name of the tenant",
+        "muss die Verzeichnis-ID (Mandanten-ID), eine GUID, oder eine verifizierte Domain des Mandanten sein",
+    ),
+    (r"must be the application \(client\) ID, a GUID", "muss die Anwendungs-ID (Client-ID) sein, eine GUID"),
+    (
+        r"must be text of at most (?P<n>\d+) characters, without spaces around it",
+        "muss Text mit höchstens {n} Zeichen sein, ohne Leerzeichen davor oder danach",
+    ),
     (
         r"must be entered again for another host, port or username",
         "muss für einen anderen Host, Port oder Benutzernamen erneut eingegeben werden",

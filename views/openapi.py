@@ -195,14 +195,32 @@ SCHEMAS: dict[str, Any] = {
             "permissions": {"type": "object"},
             "smtp": _object(
                 {
-                    "mode": _string(),
+                    "mode": {"enum": ["default", "custom", "microsoft365", "google"]},
                     "host": _string(),
                     "port": {"type": "integer"},
                     "security": _string(),
                     "username": _string(),
                     "passwordSet": {"type": "boolean"},
+                    "microsoft365": _object(
+                        {
+                            "tenantId": _string(description="directory (tenant) ID or a verified domain"),
+                            "clientId": _string(description="application (client) ID"),
+                            "mailbox": _string(description="sends as this mailbox (From and envelope sender)"),
+                            "clientSecretSet": {"type": "boolean"},
+                            "certificateSet": {"type": "boolean"},
+                        },
+                        ("tenantId", "clientId", "mailbox", "clientSecretSet"),
+                    ),
+                    "google": _object(
+                        {
+                            "mailbox": _string(description="sends as this mailbox (From and envelope sender)"),
+                            "serviceAccountKeySet": {"type": "boolean"},
+                            "serviceAccountEmail": _string(description="the saved key's client_email"),
+                        },
+                        ("mailbox", "serviceAccountKeySet"),
+                    ),
                 },
-                ("mode", "passwordSet"),
+                ("mode", "passwordSet", "microsoft365", "google"),
             ),
             "debugLoggingUntil": {"type": ["string", "null"]},
         },
@@ -213,7 +231,12 @@ SCHEMAS: dict[str, Any] = {
             "mail": {"type": "object"},
             "layout": {"type": "object"},
             "permissions": {"type": "object"},
-            "smtp": {"type": "object", "description": "`password` is accepted here and never returned"},
+            "smtp": {
+                "type": "object",
+                "description": "`password`, `microsoft365.clientSecret` or `microsoft365.certificate` (PEM private key "
+                "and certificate) and `google.serviceAccountKey` (the JSON key file's text) are accepted here and "
+                "never returned; a changed `microsoft365.tenantId` or `clientId` needs the secret again",
+            },
             "debugLoggingHours": {"type": "integer"},
         }
     ),
@@ -223,6 +246,8 @@ SCHEMAS: dict[str, Any] = {
             "stage": _string(),
             "message": _string(),
             "code": _string(),
+            "providerError": _string(description="the provider's own code: AADSTS…, unauthorized_client, 535 5.7.139"),
+            "hint": _string(description="a one-line fix, in the page's language"),
             "encrypted": {"type": "boolean"},
             "authenticated": {"type": "boolean"},
         },

@@ -109,3 +109,40 @@ def test_a_secret_that_does_not_decrypt_stops_the_rotation_and_changes_nothing(t
     assert _tokens(rotating) == before
     for secret in SHARED_SECRETS.values():
         assert secret not in result.output
+
+
+PROVIDER_SECRETS = {
+    "ms_client_secret_encrypted": (TenantSettings.MS_CLIENT_SECRET_FIELD, "Sbx8Q~rotation.client-secret"),
+    "ms_certificate_encrypted": (TenantSettings.MS_CERTIFICATE_FIELD, "-----BEGIN PRIVATE KEY-----\nrotation"),
+    "google_key_encrypted": (TenantSettings.GOOGLE_KEY_FIELD, '{"type": "service_account", "rotation": 1}'),
+}
+
+
+def test_rotation_moves_the_mail_provider_secrets_too(tmp_path: Path) -> None:
+    old, rotating, key_a, key_b = _apps(tmp_path)
+    box_a = old.extensions["pagemail.secrets"]
+    with old.app_context():
+        settings = db.session.execute(
+            db.select(TenantSettings).join(Tenant).where(Tenant.client_key == "site-a")
+        ).scalar_one()
+        for column, (field, secret) in PROVIDER_SECRETS.items():
+            setattr(settings, column, box_a.encrypt(secret, tenant="site-a", field=field))
+        db.session.commit()
+        db.session.remove()
+
+    result = run(rotating, "secrets", "rotate")
+    assert result.exit_code == 0, result.output
+    for label in ("Microsoft 365 client secrets", "Microsoft 365 certificates", "Google service-account keys"):
+        assert f"{label}: re-encrypted 1, already current 0 (of 1)" in result.output
+    only_b, only_a = LocalKeyBox(key_b, create=False), LocalKeyBox(key_a, create=False)
+    with rotating.app_context():
+        settings = db.session.execute(
+            db.select(TenantSettings).join(Tenant).where(Tenant.client_key == "site-a")
+        ).scalar_one()
+        for column, (field, secret) in PROVIDER_SECRETS.items():
+            sealed = str(getattr(settings, column))
+            assert secret not in result.output
+            assert only_b.decrypt(sealed, tenant="site-a", field=field) == secret
+            with pytest.raises(SecretError, match="local key"):
+                only_a.decrypt(sealed, tenant="site-a", field=field)
+        db.session.remove()

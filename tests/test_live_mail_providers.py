@@ -1,0 +1,444 @@
+"""Microsoft 365 and Google Workspace connections end to end: settings saved through the admin API, a token from the
+sandbox's Entra ID or Google token endpoint (over https, its own CA), the mail submitted with AUTH XOAUTH2 over
+STARTTLS to the sandbox's provider mail server, and every failure *Test connection* can meet."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import logging
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from connect.outgoing import MemoryTokenCache
+from tests.conftest import LiveStack
+
+ADA = "557058:4c1f0c7e-8a3b-4d6e-9f21-6b0d2a7c9e15"  # site admin
+BEN = "5f8a3c2e1b7d4e6f9a0b1c2d"
+SIMPLE_PAGE = "2000000001"
+GERMAN_PAGE = {"X-Pagemail-Locale": "de-DE"}
+PROVIDER_CONFIG = ("MICROSOFT_AUTHORITY_HOST", "MICROSOFT_SMTP_HOST", "GOOGLE_SMTP_HOST", "REQUESTS_CA_BUNDLE")
+
+
+@pytest.fixture
+def demo(admin_stack: LiveStack) -> Iterator[dict[str, Any]]:
+    """The app pointed at the sandbox's providers (as `make run` does), the demo credentials, no trouble."""
+    sandbox = admin_stack.sandbox
+    answer = admin_stack.control("GET", "mail-providers")
+    config = admin_stack.app.config
+    before = {name: config.get(name) for name in (*PROVIDER_CONFIG, "SMTP_CA_FILE")}
+    smtp = f"localhost:{answer['smtp']['port']}"
+    config.update(
+        MICROSOFT_AUTHORITY_HOST=sandbox.tls_url,
+        MICROSOFT_SMTP_HOST=smtp,
+        GOOGLE_SMTP_HOST=smtp,
+        REQUESTS_CA_BUNDLE=answer["smtp"]["caFile"],
+        SMTP_CA_FILE=answer["smtp"]["caFile"],
+    )
+    admin_stack.control("DELETE", "mail-providers/trouble")
+    admin_stack.control("POST", "mail-providers/trouble", json={"revokeTokens": True})
+    cache = admin_stack.app.extensions["pagemail.user_tokens"].cache
+    assert isinstance(cache, MemoryTokenCache)  # the live stack runs without REDIS_URL
+    cache.__init__()  # type: ignore[misc]  # every test starts without cached tokens
+    try:
+        yield answer
+    finally:
+        admin_stack.control("DELETE", "mail-providers/trouble")
+        for name, value in before.items():
+            if value is None:
+                config.pop(name, None)
+            else:
+                config[name] = value
+
+
+def microsoft_settings(demo: dict[str, Any], **override: str) -> dict[str, Any]:
+    ms = demo["microsoft365"]
+    values = {"tenantId": ms["tenantId"], "clientId": ms["clientId"], "mailbox": ms["mailbox"]}
+    values.update({"clientSecret": ms["clientSecret"], **override})
+    return {"smtp": {"mode": "microsoft365", "microsoft365": values}}
+
+
+def google_settings(demo: dict[str, Any], **override: str) -> dict[str, Any]:
+    google = demo["google"]
+    values = {"mailbox": google["mailbox"], "serviceAccountKey": google["serviceAccountKey"], **override}
+    return {"smtp": {"mode": "google", "google": values}}
+
+
+def save(stack: LiveStack, body: dict[str, Any]) -> dict[str, Any]:
+    answer = stack.api("PUT", "/api/admin/settings", ADA, json=body)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def token_calls(stack: LiveStack) -> list[dict[str, Any]]:
+    return [
+        entry
+        for entry in stack.control("GET", "requests")["requests"]
+        if entry["path"].endswith("/oauth2/v2.0/token") or entry["path"] == "/google/token"
+    ]
+
+
+def send(stack: LiveStack) -> Any:
+    return stack.api("POST", "/api/send", ADA, json={"contentId": SIMPLE_PAGE, "to": [{"accountId": BEN}]})
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def test_the_settings_answer_has_both_providers_and_no_secret(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    answer = save(admin_stack, microsoft_settings(demo))
+    ms = demo["microsoft365"]
+    assert answer["smtp"]["mode"] == "microsoft365"
+    assert answer["smtp"]["microsoft365"] == {
+        "tenantId": ms["tenantId"],
+        "clientId": ms["clientId"],
+        "mailbox": ms["mailbox"],
+        "clientSecretSet": True,
+        "certificateSet": False,
+    }
+    assert answer["smtp"]["google"] == {"mailbox": "", "serviceAccountKeySet": False, "serviceAccountEmail": ""}
+    answer = save(admin_stack, google_settings(demo))
+    assert answer["smtp"]["google"] == {
+        "mailbox": demo["google"]["mailbox"],
+        "serviceAccountKeySet": True,
+        "serviceAccountEmail": demo["google"]["serviceAccountEmail"],
+    }
+    fetched = admin_stack.api("GET", "/api/admin/settings", ADA).text
+    for secret in (ms["clientSecret"], "PRIVATE KEY", json.loads(demo["google"]["serviceAccountKey"])["private_key"]):
+        assert secret not in fetched
+
+
+@pytest.mark.parametrize("provider", ["microsoft365", "google"])
+def test_a_page_is_sent_as_the_mailbox_with_xoauth2_and_the_token_is_reused(
+    admin_stack: LiveStack, demo: dict[str, Any], provider: str
+) -> None:
+    body = microsoft_settings(demo) if provider == "microsoft365" else google_settings(demo)
+    mailbox = demo[provider]["mailbox"]
+    save(admin_stack, body)
+    admin_stack.control("DELETE", "requests")
+
+    first = send(admin_stack)
+    assert first.status_code == 200, first.text
+    [mail] = admin_stack.catcher.wait_for(1)
+    assert mail.mail_from == mailbox
+    assert mail.auth_mechanism == "XOAUTH2" and mail.authenticated_as == mailbox and mail.used_tls
+    assert mailbox in parsed(mail.raw)["From"]
+    assert len(token_calls(admin_stack)) == 1
+
+    second = send(admin_stack)
+    assert second.status_code == 200, second.text
+    admin_stack.catcher.wait_for(2)
+    assert len(token_calls(admin_stack)) == 1  # the cached token, no second token call
+
+
+def test_a_revoked_token_is_renewed_once(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    save(admin_stack, microsoft_settings(demo))
+    assert send(admin_stack).status_code == 200
+    admin_stack.control("POST", "mail-providers/trouble", json={"revokeTokens": True})
+    admin_stack.control("DELETE", "requests")
+
+    answer = send(admin_stack)
+    assert answer.status_code == 200, answer.text
+    assert len(admin_stack.catcher.wait_for(2)) == 2
+    assert [call["status"] for call in token_calls(admin_stack)] == [200]  # one renewal, after the 535
+
+
+def test_an_expired_token_is_renewed(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    admin_stack.control("POST", "mail-providers/trouble", json={"tokenLifetime": 1})
+    save(admin_stack, google_settings(demo))
+    assert send(admin_stack).status_code == 200
+    time.sleep(1.2)  # the token dies (the sandbox refuses it from now on)
+    admin_stack.control("DELETE", "requests")
+    assert send(admin_stack).status_code == 200
+    assert [call["status"] for call in token_calls(admin_stack)] == [200]
+
+
+def test_a_throttled_token_call_is_retried_after_retry_after(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    save(admin_stack, microsoft_settings(demo))
+    tenant = demo["microsoft365"]["tenantId"]
+    admin_stack.control(
+        "POST",
+        "faults",
+        json={"rules": [{"pathPrefix": f"/{tenant}/oauth2/v2.0/token", "status": 429, "retryAfter": 1, "count": 1}]},
+    )
+    admin_stack.control("DELETE", "requests")
+    answer = send(admin_stack)
+    assert answer.status_code == 200, answer.text
+    assert [call["status"] for call in token_calls(admin_stack)] == [429, 200]
+
+
+def test_throttling_beyond_the_budget_is_a_clear_error(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    save(admin_stack, google_settings(demo))
+    rule = {"pathPrefix": "/google/token", "status": 429, "retryAfter": 3600}
+    admin_stack.control("POST", "faults", json={"rules": [rule]})
+    admin_stack.control("DELETE", "requests")
+    answer = send(admin_stack)
+    assert answer.status_code == 502, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "oauth_rate_limited"
+    assert error["details"]["retryAfter"] == 300  # capped; the budget can't wait that long
+    assert admin_stack.catcher.messages() == []
+    assert len(token_calls(admin_stack)) == 1
+
+
+FAILURES = [
+    # (provider, trouble or form change, stage, code, provider error)
+    ("microsoft365", {"tenantId": "contoso-unknown.example"}, "token", "oauth_tenant_not_found", "AADSTS90002"),
+    (
+        "microsoft365",
+        {"clientId": "11111111-2222-4333-8444-555555555555"},
+        "token",
+        "oauth_client_not_found",
+        "AADSTS700016",
+    ),
+    ("microsoft365", {"clientSecret": "not-the-secret"}, "token", "oauth_secret_invalid", "AADSTS7000215"),
+    ("microsoft365", "secret_expired", "token", "oauth_secret_expired", "AADSTS7000222"),
+    ("microsoft365", "consent_missing", "token", "oauth_consent_missing", "AADSTS65001"),
+    ("microsoft365", "smtp_auth_disabled", "auth", "smtp_auth_disabled", "535 5.7.139"),
+    ("microsoft365", "mailbox_not_authorized", "auth", "smtp_mailbox_not_authorized", "535 5.7.3"),
+    ("google", "delegation_missing", "token", "oauth_delegation_missing", "unauthorized_client"),
+    ("google", "key_revoked", "token", "oauth_key_invalid", "invalid_grant"),
+    ("google", {"mailbox": "nobody@pagemail-demo.example"}, "token", "oauth_mailbox_unknown", "invalid_grant"),
+]
+
+
+@pytest.mark.parametrize(("provider", "cause", "stage", "code", "provider_error"), FAILURES)
+def test_test_connection_says_precisely_what_failed(
+    admin_stack: LiveStack,
+    demo: dict[str, Any],
+    provider: str,
+    cause: str | dict[str, str],
+    stage: str,
+    code: str,
+    provider_error: str,
+) -> None:
+    change = cause if isinstance(cause, dict) else {}
+    body = microsoft_settings(demo, **change) if provider == "microsoft365" else google_settings(demo, **change)
+    if isinstance(cause, str):
+        admin_stack.control("POST", "mail-providers/trouble", json={"trouble": cause})
+    answer = admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=body)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["ok"] is False
+    assert (result["stage"], result["code"], result["providerError"]) == (stage, code, provider_error)
+    assert result["hint"] and result["message"]
+    german = admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=body, headers=GERMAN_PAGE).json()
+    assert german["code"] == code and german["message"] != result["message"] and german["hint"] != result["hint"]
+
+
+def test_test_connection_names_throttling(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    rule = {"pathPrefix": "/google/token", "status": 429, "retryAfter": 120}
+    admin_stack.control("POST", "faults", json={"rules": [rule]})
+    result = admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=google_settings(demo)).json()
+    assert (result["ok"], result["stage"], result["code"]) == (False, "token", "oauth_rate_limited")
+    assert result["providerError"] == "429" and result["hint"]
+
+
+@pytest.mark.parametrize("provider", ["microsoft365", "google"])
+def test_test_connection_succeeds_with_the_demo_credentials(
+    admin_stack: LiveStack, demo: dict[str, Any], provider: str
+) -> None:
+    body = microsoft_settings(demo) if provider == "microsoft365" else google_settings(demo)
+    result = admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=body).json()
+    assert result == {
+        "ok": True,
+        "stage": "auth",
+        "message": "Connected",
+        "encrypted": True,
+        "authenticated": True,
+        "authOffered": False,
+    }
+
+
+def test_a_test_mail_goes_out_from_the_mailbox(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    save(admin_stack, google_settings(demo))
+    answer = admin_stack.api("POST", "/api/admin/smtp/test-mail", ADA, json={})
+    assert answer.json()["ok"] is True, answer.text
+    [mail] = admin_stack.catcher.wait_for(1)
+    assert mail.mail_from == demo["google"]["mailbox"] and mail.auth_mechanism == "XOAUTH2"
+
+
+def test_the_saved_secret_is_not_used_for_another_app(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    save(admin_stack, microsoft_settings(demo))
+    other = "11111111-2222-4333-8444-555555555555"
+    admin_stack.control("DELETE", "requests")
+    form = microsoft_settings(demo, clientId=other)
+    del form["smtp"]["microsoft365"]["clientSecret"]
+
+    tested = admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=form)
+    assert tested.status_code == 400, tested.text
+    assert tested.json()["error"]["code"] == "secret_required"
+    assert tested.json()["error"]["details"]["field"] == "smtp.microsoft365.clientSecret"
+    assert token_calls(admin_stack) == []  # nothing went to any token endpoint
+
+    for change in ({"clientId": other}, {"tenantId": "pagemail-demo.onmicrosoft.com"}):
+        saved = admin_stack.api(
+            "PUT", "/api/admin/settings", ADA, json={"smtp": {"mode": "microsoft365", "microsoft365": change}}
+        )
+        assert saved.status_code == 400, saved.text
+        assert saved.json()["error"]["details"]["fields"] == {
+            "smtp.microsoft365.clientSecret": "must be entered again for another tenant id or client id"
+        }
+    current = admin_stack.api("GET", "/api/admin/settings", ADA).json()["smtp"]["microsoft365"]
+    assert current["clientId"] == demo["microsoft365"]["clientId"]  # nothing saved
+
+    # The same app with the saved secret (no secret in the form) works.
+    same = microsoft_settings(demo, mailbox=demo["microsoft365"]["mailbox"])
+    del same["smtp"]["microsoft365"]["clientSecret"]
+    assert admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=same).json()["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"microsoft365": {"tenantId": "not a tenant"}}, "smtp.microsoft365.tenantId"),
+        ({"microsoft365": {"clientId": "1234"}}, "smtp.microsoft365.clientId"),
+        ({"microsoft365": {"mailbox": "no-at-sign"}}, "smtp.microsoft365.mailbox"),
+        ({"microsoft365": {"clientSecret": " padded "}}, "smtp.microsoft365.clientSecret"),
+        ({"microsoft365": "text"}, "smtp.microsoft365"),
+        ({"google": {"serviceAccountKey": "{not json"}}, "smtp.google.serviceAccountKey"),
+        ({"google": {"serviceAccountKey": '{"type": "authorized_user"}'}}, "smtp.google.serviceAccountKey"),
+        ({"mode": "microsoft365"}, "smtp.microsoft365.clientSecret"),
+        ({"mode": "google"}, "smtp.google.serviceAccountKey"),
+    ],
+)
+def test_invalid_provider_settings_are_refused_by_field(
+    admin_stack: LiveStack, demo: dict[str, Any], body: dict[str, Any], field: str
+) -> None:
+    answer = admin_stack.api("PUT", "/api/admin/settings", ADA, json={"smtp": body})
+    assert answer.status_code == 400, answer.text
+    assert field in answer.json()["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("token_uri", "problem"),
+    [
+        ("https://evil.example/token", "token_uri must be on oauth2.googleapis.com"),
+        ("http://localhost:1/google/token", "token_uri must be an https URL"),
+        ("https://user:pw@oauth2.googleapis.com/token", "token_uri must be an https URL"),
+    ],
+)
+def test_a_key_that_would_send_its_assertion_elsewhere_is_refused(
+    admin_stack: LiveStack, demo: dict[str, Any], token_uri: str, problem: str
+) -> None:
+    key = json.loads(demo["google"]["serviceAccountKey"])
+    key["token_uri"] = token_uri
+    admin_stack.control("DELETE", "requests")
+    for method, path in (("PUT", "/api/admin/settings"), ("POST", "/api/admin/smtp/test")):
+        answer = admin_stack.api(method, path, ADA, json=google_settings(demo, serviceAccountKey=json.dumps(key)))
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["details"]["fields"]["smtp.google.serviceAccountKey"] == problem
+    assert token_calls(admin_stack) == []
+
+
+def test_secrets_stay_out_of_answers_logs_and_urls(
+    admin_stack: LiveStack, demo: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = demo["microsoft365"]["clientSecret"]
+    private_key = json.loads(demo["google"]["serviceAccountKey"])["private_key"]
+    key_line = private_key.splitlines()[1]
+    answers = [
+        admin_stack.api("PUT", "/api/admin/settings", ADA, json=microsoft_settings(demo)).text,
+        admin_stack.api("POST", "/api/admin/smtp/test", ADA, json={}).text,
+        admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=microsoft_settings(demo, clientSecret="x1")).text,
+        send(admin_stack).text,
+        admin_stack.api("PUT", "/api/admin/settings", ADA, json=google_settings(demo)).text,
+        admin_stack.api("POST", "/api/admin/smtp/test", ADA, json={}).text,
+        send(admin_stack).text,
+        admin_stack.api("GET", "/api/admin/settings", ADA).text,
+    ]
+    tokens = [grant for grant in admin_stack.sandbox.state.providers.tokens._grants]
+    assert tokens, "the sandbox issued tokens"
+    for text in (*answers, caplog.text, json.dumps(admin_stack.control("GET", "requests"))):
+        for value in (secret, key_line, "x1", *tokens):
+            assert value not in text
+
+
+def other_certificate() -> str:
+    """A certificate the demo app never registered."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not registered")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return pem.decode() + certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def certificate_settings(demo: dict[str, Any], certificate: str) -> dict[str, Any]:
+    body = microsoft_settings(demo)
+    del body["smtp"]["microsoft365"]["clientSecret"]
+    body["smtp"]["microsoft365"]["certificate"] = certificate
+    return body
+
+
+def test_a_certificate_instead_of_a_secret(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    save(admin_stack, microsoft_settings(demo))
+    answer = save(admin_stack, certificate_settings(demo, demo["microsoft365"]["certificate"]))
+    ms = answer["smtp"]["microsoft365"]
+    assert (ms["certificateSet"], ms["clientSecretSet"]) == (True, False)  # the credential saved last is kept
+    assert "PRIVATE KEY" not in json.dumps(answer)
+    admin_stack.control("DELETE", "requests")
+    sent = send(admin_stack)
+    assert sent.status_code == 200, sent.text
+    [mail] = admin_stack.catcher.wait_for(1)
+    assert mail.auth_mechanism == "XOAUTH2" and mail.mail_from == demo["microsoft365"]["mailbox"]
+    assert [call["status"] for call in token_calls(admin_stack)] == [200]
+
+    unknown = certificate_settings(demo, other_certificate())
+    result = admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=unknown).json()
+    assert (result["ok"], result["code"]) == (False, "oauth_certificate_invalid")
+    assert result["providerError"] == "AADSTS700027"
+
+
+@pytest.mark.parametrize(
+    ("certificate", "problem"),
+    [
+        ("not pem", "must hold the private key and the certificate, both in PEM"),
+        (
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "holds a private key or certificate that can't be read (an encrypted key must be decrypted first)",
+        ),
+    ],
+)
+def test_an_unusable_certificate_is_refused(
+    admin_stack: LiveStack, demo: dict[str, Any], certificate: str, problem: str
+) -> None:
+    answer = admin_stack.api("PUT", "/api/admin/settings", ADA, json=certificate_settings(demo, certificate))
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["details"]["fields"]["smtp.microsoft365.certificate"] == problem
+
+
+def test_a_certificate_of_another_key_is_refused(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    mine, other = demo["microsoft365"]["certificate"], other_certificate()
+    mixed = (
+        mine.split("-----BEGIN CERTIFICATE-----")[0]
+        + "-----BEGIN CERTIFICATE-----"
+        + other.split("-----BEGIN CERTIFICATE-----")[1]
+    )
+    answer = admin_stack.api("PUT", "/api/admin/settings", ADA, json=certificate_settings(demo, mixed))
+    fields = answer.json()["error"]["details"]["fields"]
+    assert fields["smtp.microsoft365.certificate"] == "holds a certificate of another key"
