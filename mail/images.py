@@ -4,12 +4,13 @@ stripped. PNG (and anything with transparency) stays PNG, photos are JPEG; never
 from __future__ import annotations
 
 import io
+import os
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -27,6 +28,9 @@ BUDGET_WAIT_SECONDS = 60.0
 MAX_INPUT_BYTES = 50 * 1024 * 1024
 GIF_PASSTHROUGH_BYTES = 2 * 1024 * 1024  # small GIFs keep their animation
 JPEG_QUALITY = 85
+# zlib levels 1-3 use its fast deflate; on resampled photos and screenshots they came out as small as level 6
+# (Pillow's default) or smaller, at a third of its time (README, "Send CPU").
+PNG_COMPRESS_LEVEL = 2
 # Decoders we let near untrusted bytes; SVG, PDF, PSD, ICO, … are refused by Pillow itself with this list.
 SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG also opens MPO (phone photos)
 # Image.info keys that carry no personal data (everything else — EXIF, XMP, IPTC, comments, PNG text
@@ -177,16 +181,11 @@ def _scale(
         # No metadata (so no EXIF orientation either) and the right size: sent as it is, without
         # decoding a single pixel.
         return ScaledImage(data, _CONTENT_TYPES[source_format], width, height)
-    orientation = _orientation(im)  # (for a PNG this may decode it: EXIF can follow the pixels)
+    orientation = _orientation(im, data)
     swapped = orientation in (5, 6, 7, 8)
     shown_w, shown_h = (height, width) if swapped else (width, height)
     target = _target_size(shown_w, shown_h, mode, max_side, content_width, max_width)
     resize = target != (shown_w, shown_h)
-
-    if source_format == "GIF" and not resize and len(data) <= GIF_PASSTHROUGH_BYTES:
-        im.seek(0)
-        im.load()
-        return ScaledImage(data, "image/gif", width, height)
 
     if resize and source_format in ("JPEG", "MPO") and im.mode in ("RGB", "L"):
         # Let libjpeg decode at a reduced scale: much faster and less memory for big photos.
@@ -200,10 +199,16 @@ def _scale(
         for room in (budget, PROCESS_PIXELS):
             if room is not None:
                 held.enter_context(room.hold(decoded + target[0] * target[1]))
-        return _decode_and_encode(im, source_format, target, resize)
+        if source_format == "GIF" and not resize and len(data) <= GIF_PASSTHROUGH_BYTES:
+            im.seek(0)
+            im.load()  # (only to refuse a broken one: the bytes go out as they are, animation and all)
+            return ScaledImage(data, "image/gif", width, height)
+        return _decode_and_encode(im, source_format, target, resize, orientation)
 
 
-def _decode_and_encode(im: Image.Image, source_format: str, target: tuple[int, int], resize: bool) -> ScaledImage:
+def _decode_and_encode(
+    im: Image.Image, source_format: str, target: tuple[int, int], resize: bool, orientation: int
+) -> ScaledImage:
     im.load()
 
     icc_profile = im.info.get("icc_profile")
@@ -212,23 +217,42 @@ def _decode_and_encode(im: Image.Image, source_format: str, target: tuple[int, i
     )
     if im.mode == "P" or (not as_jpeg and im.mode not in ("1", "L", "LA", "RGB", "RGBA")):
         im = im.convert("RGBA" if _has_alpha(im) else "RGB")
-    im = ImageOps.exif_transpose(im) or im
+    if orientation != 1:
+        im = ImageOps.exif_transpose(im) or im  # (with nothing to turn it would still copy every pixel)
     if resize:
         if im.mode == "1":
             im = im.convert("L")
+        # reducing_gap: Pillow first reduce()s by the integer factor that leaves at least 3x to resample, then
+        # Lanczos: the speed of a box filter on huge shrinks, output no different from a full Lanczos.
         im = im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
-    out = io.BytesIO()
     if as_jpeg:
         if im.mode not in ("RGB", "L"):
             im = im.convert("RGB")
+        # (progressive JPEGs get optimised Huffman tables from libjpeg-turbo whatever `optimize` says)
         options = {"quality": JPEG_QUALITY, "progressive": True, "optimize": True, "icc_profile": icc_profile}
-        im.save(out, format="JPEG", **options)
+        data = _encoded(im, "JPEG", options)
         content_type = "image/jpeg"
     else:
-        im.save(out, format="PNG", icc_profile=icc_profile)
+        data = _encoded(im, "PNG", {"compress_level": PNG_COMPRESS_LEVEL, "icc_profile": icc_profile})
         content_type = "image/png"
-    return ScaledImage(out.getvalue(), content_type, im.width, im.height)
+    return ScaledImage(data, content_type, im.width, im.height)
+
+
+def _encoded(im: Image.Image, image_format: str, options: dict[str, Any]) -> bytes:
+    """Encode into an anonymous in-memory file where the system has them: Pillow's JPEG encoder lets go of the GIL
+    only while it writes to a real file descriptor, so the other threads (downloads, MIME, other images) run
+    meanwhile. (Its PNG encoder lets go of it either way.)"""
+    try:
+        descriptor = os.memfd_create("pagemail-image", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):  # not Linux, or a sandbox that refuses it: the same bytes, GIL held
+        out = io.BytesIO()
+        im.save(out, format=image_format, **options)
+        return out.getvalue()
+    with open(descriptor, "w+b") as file:
+        im.save(file, format=image_format, **options)
+        file.seek(0)
+        return file.read()
 
 
 def _can_pass_through(data: bytes, im: Image.Image, source_format: str) -> bool:
@@ -239,20 +263,33 @@ def _can_pass_through(data: bytes, im: Image.Image, source_format: str) -> bool:
     return source_format == "JPEG" or not (_png_chunk_types(data) & _PNG_METADATA_CHUNKS)
 
 
-def _png_chunk_types(data: bytes) -> set[bytes]:
-    # PNG: 8-byte signature, then chunks of 4-byte length, 4-byte type, data, 4-byte CRC.
-    types: set[bytes] = set()
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, start, end) of each chunk's payload. PNG: 8-byte signature, then chunks of 4-byte length, 4-byte
+    type, payload, 4-byte CRC."""
     position = 8
     while position + 8 <= len(data):
         length = int.from_bytes(data[position : position + 4], "big")
-        types.add(data[position + 4 : position + 8])
+        yield data[position + 4 : position + 8], position + 8, position + 8 + length
         position += 12 + length
-    return types
 
 
-def _orientation(im: Image.Image) -> int:
+def _png_chunk_types(data: bytes) -> set[bytes]:
+    return {kind for kind, _start, _end in _png_chunks(data)}
+
+
+def _orientation(im: Image.Image, data: bytes) -> int:
     try:
-        value = im.getexif().get(_ORIENTATION_TAG, 1)
+        if im.format == "PNG":
+            # Pillow decodes every pixel to find an eXIf chunk after the image data, before the pixel budgets are
+            # held: read the chunk from the bytes instead.
+            payload = next((data[start:end] for kind, start, end in _png_chunks(data) if kind == b"eXIf"), None)
+            if payload is None:
+                return 1
+            exif = Image.Exif()
+            exif.load(payload)
+        else:
+            exif = im.getexif()
+        value = exif.get(_ORIENTATION_TAG, 1)
     except Exception:  # a broken EXIF block just means "no orientation"
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1

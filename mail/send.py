@@ -51,8 +51,9 @@ MAX_PICKS_PER_FIELD = 500
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 # Gmail shows "[Message clipped]" once a mail's HTML is larger than this.
 GMAIL_CLIP_BYTES = 102 * 1024
-# Downloads of one send in flight at once: a page's images usually arrive in one or two rounds.
-FETCH_CONCURRENCY = 16
+# Downloads of one send in flight at once: a page with 20 images and 3 attachments arrives in one round (with the
+# recipients and the sender's address); each download holds at most MAX_IMAGE_BYTES, so this also bounds memory.
+FETCH_CONCURRENCY = 24
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ class Composition:
     recipients: ResolvedRecipients | None
     sender_email_visible: bool = False  # Confluence shows the sender's address to others (not hidden)
     chosen_attachments: list[AttachmentInfo] = field(default_factory=list)
+    view: ViewCheck | None = None  # who of the recipients can open the page, when checked alongside the downloads
 
 
 def build_subject(settings: MailSettings, requested: str | None, title: str) -> str:
@@ -278,7 +280,8 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
         chosen = choose_attachments(available, request.attachments, max_total)
 
     # One round of concurrent work: images and attachments (each file fetched once, even when it is both), and
-    # for a send the recipients and the sender's address. A preview fetches no attachments.
+    # for a send the recipients (then whether they can open the page) and the sender's address. A preview fetches
+    # no attachments.
     wanted: dict[str, int] = {attachment_api_id(ref.attachment_id): MAX_IMAGE_BYTES for ref in prepared.images}
     if for_send:
         for item in chosen:
@@ -302,22 +305,24 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
     jobs: list[Callable[[], Any]] = [lambda api_id=api_id: fetch(api_id) for api_id in wanted]
     if for_send:
         rules = RecipientRules(settings.allow_external, settings.allowed_domains)
-        jobs.append(
-            lambda: (
-                "recipients",
-                "",
-                resolve(request.picks, user_client=ctx.user_client, app_client=ctx.app_client, rules=rules),
-            )
-        )
+
+        def recipients_and_view() -> tuple[str, str, Any]:
+            found = resolve(request.picks, user_client=ctx.user_client, app_client=ctx.app_client, rules=rules)
+            # A retry reaches only the missed addresses, known after this round: their check waits until then.
+            checked = None if request.retry else check_viewers(ctx.app_client, page.content_id, found.account_ids)
+            return "recipients", "", (found, checked)
+
+        jobs.append(recipients_and_view)
         jobs.append(lambda: ("sender", "", emails_for(ctx.app_client, [ctx.account_id]).get(ctx.account_id)))
     files: dict[str, Any] = {}
     recipients: ResolvedRecipients | None = None
+    view: ViewCheck | None = None
     sender_email: str | None = None
     for kind, key, value in map_bounded(lambda job: job(), jobs, limit=FETCH_CONCURRENCY):
         if kind == "file":
             files[key] = value
         elif kind == "recipients":
-            recipients = value
+            recipients, view = value
         else:
             sender_email = value
     # An image that could not be fetched becomes a link to the page; a chosen attachment must arrive.
@@ -346,7 +351,7 @@ def compose(ctx: SendContext, request: SendRequest, *, for_send: bool) -> Compos
     content = MailContent(sender_name=sender_name, message=request.message, locale=locale)
     rendered = render_mail(prepared, info, content, settings.layout, subject, image_data)
     visible = bool(sender_email) and str(me.get("email") or "").strip().lower() == (sender_email or "").lower()
-    return Composition(page, rendered, attachments, sender_name, sender_email, recipients, visible, chosen)
+    return Composition(page, rendered, attachments, sender_name, sender_email, recipients, visible, chosen, view)
 
 
 def prescale(
@@ -443,7 +448,7 @@ def recipients_summary(ctx: SendContext, request: SendRequest) -> dict[str, Any]
 
 
 def _enforce_guard_rails(
-    ctx: SendContext, request: SendRequest, page: Page, recipients: ResolvedRecipients
+    ctx: SendContext, request: SendRequest, page: Page, recipients: ResolvedRecipients, view: ViewCheck | None
 ) -> ViewCheck:
     settings = ctx.settings
     if recipients.total > settings.confirm_above and not request.confirmed:
@@ -451,7 +456,8 @@ def _enforce_guard_rails(
             f"This mail goes to {recipients.total} recipients; confirm that you want to send it",
             details={"recipients": recipients.total, "threshold": settings.confirm_above},
         )
-    view = check_viewers(ctx.app_client, page.content_id, recipients.account_ids)
+    if view is None:
+        view = check_viewers(ctx.app_client, page.content_id, recipients.account_ids)
     if view.cannot_view and settings.without_access == "block":
         raise ForbiddenError(
             f"{view.cannot_view} recipients can't open this page in Confluence; your site admin doesn't allow "
@@ -483,7 +489,7 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
             raise ValidationError(
                 "Everyone this mail was meant for has received it", code="nothing_to_retry", details={"field": "retry"}
             )
-    view = _enforce_guard_rails(ctx, request, composition.page, recipients)
+    view = _enforce_guard_rails(ctx, request, composition.page, recipients, composition.view)
     if recipients.total + len(own_copy) == 0:
         raise ValidationError(
             "None of the recipients has an email address Confluence lets us use",
