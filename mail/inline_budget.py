@@ -41,7 +41,7 @@ _ATTRIBUTES = r'(?: [^\s"\'>/=]+="[^"]*")*'  # name="value" pairs, as html5ever 
 _SPACE_RUN = re.compile(r"  +")
 # A space before a block's tag is never shown. (One after it is not either, but finding those costs more than the
 # few bytes they are.)
-_BEFORE_BLOCK_TAG = re.compile(rf" (?=</?(?:{_BLOCK_TAGS})[ >])")
+_BEFORE_BLOCK_TAG = re.compile(rf" <(?=/?(?:{_BLOCK_TAGS})[ >])")  # searched by its two literal characters
 _EMPTY_STYLE = re.compile(rf'(<[a-zA-Z][a-zA-Z0-9]*{_ATTRIBUTES}?) style=""')
 _EMPTY_INLINE = re.compile(rf"<(span|strong|b|em|i|u|s|del|strike|small|sub|sup|code|font){_ATTRIBUTES}></\1>")
 _EMPTY_BLOCK = re.compile(rf"<(p|div|h[1-6]|blockquote){_ATTRIBUTES}>(?: |<br>)*</\1>")
@@ -50,6 +50,8 @@ _KEPT_STYLE = re.compile(r"(<head><style>)(.*?)</style>", re.DOTALL)
 # match). One written elsewhere would only be left in place, costing bytes.
 _CLASS_ATTRIBUTE = re.compile(r'(<[a-zA-Z][a-zA-Z0-9]*) class="([^"]*)"')
 _WBR_COMMENT = "<!--wbr-->"
+# Cut marks as mark_cut_points writes them (the page's own data-pm-cut attributes never pass the sanitiser).
+_ANY_MARK = re.compile(rf' {CUT_ATTRIBUTE}="[0-9a-f]+-[0-9]+"')
 _CLASS_IN_CSS = re.compile(r"\.(-?[_a-zA-Z][_a-zA-Z0-9-]*)")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _CSS_RUN = re.compile(r"\s+")
@@ -76,7 +78,7 @@ def tidy(html: str) -> str:
                 break
     if "  " in html:
         html = _SPACE_RUN.sub(" ", html)
-    return _BEFORE_BLOCK_TAG.sub("", html)
+    return _BEFORE_BLOCK_TAG.sub("<", html)
 
 
 def new_token() -> str:
@@ -165,12 +167,13 @@ def finish(html: str, *, token: str, note_html: str, budget: int = BUDGET_BYTES)
         media_classes = frozenset(_CLASS_IN_CSS.findall(css))
         html = html[: kept.start(2)] + css + html[kept.end(2) :]
     html = _CLASS_ATTRIBUTE.sub(lambda tag: _kept_classes(tag, media_classes), html)
+    unmarked = _ANY_MARK.sub("", html)
+    if CONTENT_END not in unmarked or len(unmarked.encode("utf-8")) - len(CONTENT_END) <= budget:
+        return Finished(unmarked.replace(CONTENT_END, "", 1), None)
+
     marks = re.compile(rf' {CUT_ATTRIBUTE}="{token}-(\d+)"'.encode())
     data = html.encode("utf-8")
     end = data.rfind(CONTENT_END.encode())
-    marks_bytes = sum(len(match.group(0)) for match in marks.finditer(data))
-    if end < 0 or len(data) - marks_bytes - len(CONTENT_END) <= budget:
-        return Finished(marks.sub(b"", data).replace(CONTENT_END.encode(), b"", 1).decode("utf-8"), None)
 
     # libxml2 does not know <wbr> is void and would nest the rest of a paragraph in it (a long token, hundreds deep):
     # it travels through the parser as a comment.

@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 import lxml.html
 from lxml import etree
 
-from mail.sanitize import class_tokens, drop_element, keep_known_classes
+from mail.sanitize import MAIL_CLASSES, class_tokens, drop_element, keep_known_classes
 from mail.strings import ENGLISH, LABEL_CLASS_PREFIX
 
 Element = lxml.html.HtmlElement
@@ -120,24 +120,42 @@ _JIRA_PLACEHOLDER_SUMMARY = "Getting issue details..."
 _SPACE_RUN = re.compile(r" {2,}")
 
 
+# Classes that pick a handler below (with the tag, for tables and layouts).
+_HANDLED_CLASSES = _LAYOUT_CLASSES | {
+    "confluence-information-macro",
+    "panel",
+    "expand-container",
+    "status-macro",
+    "confluence-jim-macro",
+    "inline-task-list",
+    "task-list",
+    "confluence-userlink",
+    "user-mention",
+    "plugin_attachments_container",
+    "plugin_pagetree",
+    "toc-macro",
+    "confluenceTable",
+}
 # Tags a handler may care about even without a class attribute.
 _TAG_HANDLED = frozenset({"pre", "img", "td", "th", "tr", "colgroup"}) | _EMBED_TAGS | _MEDIA_TAGS
 
 
 def convert_macros(root: Element, page_url: str, base_url: str) -> None:
     """Rewrite Confluence macro markup under root into mail-safe markup (in place)."""
-    for el in list(root.iter()):
+    for el in list(root.iterdescendants(etree.Element)):
         tag = el.tag
-        if not isinstance(tag, str) or el is root:
-            continue
-        value = el.get("class")
+        attrib = el.attrib
         # Most elements (paragraphs, list items, formatting) need nothing: skip them cheaply.
-        if value is None and tag not in _TAG_HANDLED and ":" not in tag and el.get("data-jira-key") is None:
+        if not attrib and tag not in _TAG_HANDLED and ":" not in tag:
+            continue
+        value = attrib.get("class")
+        if value is None and tag not in _TAG_HANDLED and ":" not in tag and attrib.get("data-jira-key") is None:
             continue
         handler = _handler_for(el, tag.lower(), value.split() if value else [])
         if handler is not None:
             handler(el, page_url, base_url)
-        if value is not None:
+        current = el.get("class") if value is not None else None
+        if current is not None and current not in MAIL_CLASSES:
             # Confluence's own classes mean nothing in a mail (and handlers above have read them).
             keep_known_classes(el)
 
@@ -158,6 +176,8 @@ def _handler_for(el: Element, tag: str, classes: list[str]) -> Callable[[Element
     if not classes and tag not in ("colgroup", "td", "th", "tr"):
         return None if el.get("data-jira-key") is None else _jira
     class_set = set(classes)
+    if class_set.isdisjoint(_HANDLED_CLASSES) and tag not in ("colgroup", "td", "th", "tr"):
+        return None if el.get("data-jira-key") is None else _jira
     if "confluence-information-macro" in class_set:
         return _info_panel
     if "panel" in class_set and ("code" in class_set or "preformatted" in class_set):

@@ -27,7 +27,7 @@ from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid
 
 from header_text import header_text, unsafe_header_text
-from mail.render import RenderedMail
+from mail.render import InlineImage, RenderedMail
 
 # Headers build_message writes itself (or must never write); extra_headers may not set them.
 _RESERVED_HEADERS = frozenset(
@@ -135,19 +135,94 @@ def _set_recipients(message: EmailMessage, to: list[Address | Group], cc: list[A
         message["Cc"] = cc
 
 
-def _quoted_printable(text: str) -> bytes:
+def _quoted_printable(text: str) -> str:
     """UTF-8, quoted-printable, lines of at most 76 characters. (The email package's own encoder does
     the same in pure Python and is several times slower on a large page; binascii's is C.)"""
-    return binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True)
+    return binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True).decode("ascii")
 
 
-_BASE64_LINE = re.compile(rb"(.{76})")
+def _base64_lines(data: bytes | bytearray) -> str:
+    """MIME base64 in 76-character lines, encoded in C in one go and cut into lines by slicing. (The email package
+    encodes 57 bytes at a time in Python, which dominated the time to build a message with a page's images.)"""
+    encoded = binascii.b2a_base64(data, newline=False).decode("ascii")
+    return "\n".join([encoded[start : start + 76] for start in range(0, len(encoded), 76)])
 
 
-def _base64_lines(data: bytes | bytearray) -> bytes:
-    """MIME base64 in 76-character lines, encoded in C. (The email package encodes 57 bytes at a time in
-    Python, which dominated the time to build a message with a page's images.)"""
-    return _BASE64_LINE.sub(rb"\1\n", binascii.b2a_base64(data, newline=False)).rstrip(b"\n")
+# Part headers the message writes itself are stored as the exact text the email package would write for them (what
+# its parser stores for a received mail): building a header object per part header was most of the cost of
+# assembling a message. Only values of these shapes take that path; anything else goes through the header registry.
+_TOKEN_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
+_PLAIN_CID = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,64}")
+_PLAIN_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,39}")
+
+
+def _leaf(headers: list[tuple[str, str]], payload: str) -> EmailMessage:
+    part = EmailMessage(policy=POLICY)
+    for name, value in headers:
+        part.set_raw(name, value)
+    part.set_payload(payload)
+    return part
+
+
+def _multipart(headers: list[tuple[str, str]], parts: list[EmailMessage]) -> EmailMessage:
+    holder = EmailMessage(policy=POLICY)
+    for name, value in headers:
+        holder.set_raw(name, value)
+    holder.set_payload(parts)  # type: ignore[arg-type]
+    return holder
+
+
+def _text_headers(subtype: str) -> list[tuple[str, str]]:
+    # Quoted-printable keeps both parts 7-bit clean for any relay, whatever the page's language.
+    return [("Content-Transfer-Encoding", "quoted-printable"), ("Content-Type", f'text/{subtype}; charset="utf-8"')]
+
+
+def _image_part(image: InlineImage) -> EmailMessage:
+    maintype, subtype = _split_type(image.content_type, "image content type")
+    if maintype != "image":
+        raise ValueError("inline parts must be images")
+    _check(image.cid, "image Content-ID")
+    filename = header_text(image.filename) or "image"
+    content_type = f"{maintype}/{subtype}"
+    if _TOKEN_TYPE.fullmatch(content_type) and _PLAIN_CID.fullmatch(image.cid) and _PLAIN_FILENAME.fullmatch(filename):
+        return _leaf(
+            [
+                ("Content-Type", content_type),
+                ("Content-Transfer-Encoding", "base64"),
+                ("Content-Disposition", f'inline; filename="{filename}"'),
+                ("Content-ID", f"<{image.cid}>"),
+                ("MIME-Version", "1.0"),
+            ],
+            _base64_lines(image.data),
+        )
+    # Any other name or type: the email package writes (and encodes) the headers, in the same order.
+    part = EmailMessage(policy=POLICY)
+    part.set_content(
+        _base64_lines(image.data).encode("ascii"),
+        maintype=maintype,
+        subtype=subtype,
+        cte="7bit",
+        cid=f"<{image.cid}>",
+        disposition="inline",
+        filename=filename,
+    )
+    part.replace_header("Content-Transfer-Encoding", "base64")
+    return part
+
+
+def _body(rendered: RenderedMail) -> tuple[list[tuple[str, str]], list[EmailMessage]]:
+    """The alternative part's content headers and its parts: text/plain, then text/html (in multipart/related
+    with the images when there are any). The same parts, headers and order as EmailMessage.set_content,
+    add_alternative and add_related give."""
+    text = _leaf(_text_headers("plain"), _quoted_printable(rendered.text))
+    html_payload = _quoted_printable(rendered.html)
+    if not rendered.images:
+        html = _leaf([*_text_headers("html"), ("MIME-Version", "1.0")], html_payload)
+    else:
+        parts = [_leaf(_text_headers("html"), html_payload)]
+        parts.extend(_image_part(image) for image in rendered.images)
+        html = _multipart([("MIME-Version", "1.0"), ("Content-Type", "multipart/related")], parts)
+    return [("Content-Type", "multipart/alternative")], [text, html]
 
 
 def _split_type(content_type: str, what: str) -> tuple[str, str]:
@@ -203,41 +278,12 @@ def build_message(
     msg["Message-ID"] = make_msgid(domain=message_id_domain.strip() or "pagemail.local")
     for name, value in extras:
         msg[name] = value
+    msg.set_raw("MIME-Version", "1.0")
 
-    # Quoted-printable keeps both parts 7-bit clean for any relay, whatever the page's language.
-    msg.set_content(
-        _quoted_printable(rendered.text),
-        maintype="text",
-        subtype="plain",
-        cte="7bit",
-        params={"charset": "utf-8"},
-    )
-    msg.replace_header("Content-Transfer-Encoding", "quoted-printable")
-    msg.add_alternative(
-        _quoted_printable(rendered.html),
-        maintype="text",
-        subtype="html",
-        cte="7bit",
-        params={"charset": "utf-8"},
-    )
-    msg.get_payload()[1].replace_header("Content-Transfer-Encoding", "quoted-printable")
-    if rendered.images:
-        html_part = msg.get_payload()[1]
-        for image in rendered.images:
-            maintype, subtype = _split_type(image.content_type, "image content type")
-            if maintype != "image":
-                raise ValueError("inline parts must be images")
-            _check(image.cid, "image Content-ID")
-            html_part.add_related(
-                _base64_lines(image.data),
-                maintype=maintype,
-                subtype=subtype,
-                cte="7bit",
-                cid=f"<{image.cid}>",
-                disposition="inline",
-                filename=header_text(image.filename) or "image",
-            )
-            html_part.get_payload()[-1].replace_header("Content-Transfer-Encoding", "base64")
+    content_headers, parts = _body(rendered)
+    for name, value in content_headers:
+        msg.set_raw(name, value)
+    msg.set_payload(parts)  # type: ignore[arg-type]
     for attachment in attachments:
         maintype, subtype = _split_type(attachment.content_type, "attachment content type")
         filename = header_text(attachment.filename) or "attachment"

@@ -1,12 +1,15 @@
-"""The renderer's entry points: page HTML → sanitised body (prepare_page) → finished mail parts
-(render_mail). Pure and network-free: callers fetch the page and the image bytes and pass them in."""
+"""The renderer's entry points: page HTML → prepared page, parsed once (prepare_page) → finished mail parts
+(render_mail: the text part from the tree, the HTML part serialised once and sanitised last by nh3, then CSS
+inlined). Pure and network-free: callers fetch the page and the image bytes and pass them in."""
 
 from __future__ import annotations
 
+import copy
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Literal
 from urllib.parse import urlsplit
@@ -27,11 +30,12 @@ from mail.sanitize import (
     inner_html,
     parse_fragment,
     remove_unsafe,
+    restrict_to_allowlist,
     sanitize_fragment,
     sanitize_mail_fragment,
 )
 from mail.strings import ENGLISH, LABEL_CLASS_PREFIX, MailStrings, strings_for
-from mail.template import render_page_html
+from mail.template import mail_css, render_page_html
 from mail.text import compose_text, element_to_text
 
 _EXTENSIONS = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",), "image/gif": (".gif",)}
@@ -95,10 +99,18 @@ class ImageRef:
 DENSITY = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PreparedPage:
-    body_html: str  # sanitised; attachment images carry a placeholder cid: src
+    """A page made ready for mail, parsed once: render_mail writes both the HTML and the text part from (a copy of)
+    this tree; the allowlist sanitiser runs on the HTML it serialises, last."""
+
+    content: lxml.html.HtmlElement = field(repr=False)  # attachment images carry a placeholder cid: src
     images: list[ImageRef]
+
+    @cached_property
+    def body_html(self) -> str:
+        """The prepared page as sanitised HTML."""
+        return sanitize_fragment(inner_html(self.content))
 
 
 @dataclass(frozen=True)
@@ -130,8 +142,8 @@ def prepare_page(export_view_html: str, page: PageInfo, layout: Layout) -> Prepa
     convert_macros(root, page.web_url, page.base_url)
     found = apply_image_policy(root, layout.external_images, page.web_url, page.base_url)
     absolutize_links(root, page.web_url, page.base_url)
-    body = sanitize_fragment(inner_html(root))
-    return PreparedPage(body_html=body, images=[ImageRef(*image) for image in found])
+    restrict_to_allowlist(root)
+    return PreparedPage(content=root, images=[ImageRef(*image) for image in found])
 
 
 def render_mail(
@@ -147,7 +159,8 @@ def render_mail(
     image_data maps attachment id → bytes fetched by the caller; None (or a missing id, or bytes that
     are not a usable image) turns that image into a link to the page with its alt text."""
     strings = strings_for(content.locale)
-    root = parse_fragment(prepared.body_html)
+    # A copy (in C, cheaper than parsing again): the prepared page stays as it was, for another render.
+    root = copy.deepcopy(prepared.content)
     localize_labels(root, strings)
     images = embed_images(root, prepared.images, image_data, layout, page.web_url, strings)
     make_width_safe(root)
@@ -169,9 +182,11 @@ def render_mail(
         button_label=button_label,
         footer=strings.footer,
         custom_css=layout.custom_css,
+        css_in_head=False,
     )
     continues = CONTINUES.get(strings.lang, CONTINUES["en"])
-    finished = finish(inline_css(html), token=token, note_html=continues_note(continues, page.web_url))
+    inlined = inline_css(html, mail_css(layout.custom_css))
+    finished = finish(inlined, token=token, note_html=continues_note(continues, page.web_url))
     if finished.cut is not None:
         cut_tree(root, finished.cut)  # the text part ends where the HTML part does
         images = [image for image in images if f"cid:{image.cid}" in finished.html]

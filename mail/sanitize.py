@@ -158,10 +158,10 @@ ALLOWED_STYLE_PROPERTIES = frozenset(
         "list-style-type",
     }
 )
-# render_mail sets these itself, with values it computed (image and wide-table widths), on the already sanitised
-# page: the page's own widths never get this far (prepare_page's pass drops them), so none can widen the mail.
+# render_mail sets these itself, with values it computed (image and wide-table widths), on the prepared page: the
+# page's own widths never get this far (restrict_to_allowlist drops them), so none can widen the mail.
 LAYOUT_STYLE_PROPERTIES = frozenset({"width", "min-width"})
-# render_mail marks where the page may be cut (mail/inline_budget.py); prepare_page's pass drops any from the page.
+# render_mail marks where the page may be cut (mail/inline_budget.py); restrict_to_allowlist drops any from the page.
 CUT_ATTRIBUTE = "data-pm-cut"
 
 # Classes written by macros.py (styled by templates/mail/base.css); confluenceTable is kept so that
@@ -282,14 +282,51 @@ def inner_html(root: lxml.html.HtmlElement) -> str:
     return html[len("<div>") : -len("</div>")]
 
 
+_STYLE_DECLARATION = re.compile(r"\s*([a-zA-Z-]+)\s*:\s*([^;]*?)\s*")
+
+
+def restrict_to_allowlist(root: lxml.html.HtmlElement) -> None:
+    """The tree as the allowlist leaves it (in place): tags it does not allow are unwrapped (their content stays),
+    CLEAN_CONTENT_TAGS go with their content. So the text part, written from this tree, says what the HTML part
+    shows. Also removed, because the sanitiser that runs last (sanitize_mail_fragment) allows them for what
+    render_mail writes: the page's own cut marks, and widths in its style attributes."""
+    for el in list(root.iter()):
+        tag = el.tag
+        if not isinstance(tag, str) or tag in CLEAN_CONTENT_TAGS:
+            drop_element(el)
+            continue
+        if tag not in ALLOWED_TAGS and el is not root:
+            if el.getparent() is not None:
+                el.drop_tag()
+            continue
+        attrib = el.attrib
+        if not attrib:
+            continue
+        if CUT_ATTRIBUTE in attrib:
+            del attrib[CUT_ATTRIBUTE]
+        style = attrib.get("style")
+        if style is not None and "width" in style.lower():
+            attrib["style"] = _allowed_declarations(style)
+
+
+def _allowed_declarations(style: str) -> str:
+    """Only plain `property: value` declarations of allowed properties (anything odd goes, comments included)."""
+    kept = []
+    for declaration in style.split(";"):
+        match = _STYLE_DECLARATION.fullmatch(declaration)
+        if match and match.group(1).lower() in ALLOWED_STYLE_PROPERTIES:
+            kept.append(f"{match.group(1)}:{match.group(2)}")
+    return ";".join(kept)
+
+
 def sanitize_fragment(html: str) -> str:
-    """The allowlist sanitiser every page body goes through (prepare_page)."""
+    """The allowlist sanitiser, as the page itself may have (PreparedPage.body_html)."""
     return _CLEANER.clean(html)
 
 
 def sanitize_mail_fragment(html: str) -> str:
-    """The same allowlist, last, on the mail's content (render_mail): it also keeps the widths and cut marks
-    render_mail wrote on the sanitised page."""
+    """The same allowlist, last, on everything of the page that goes into the mail (render_mail): it also keeps the
+    widths and cut marks render_mail wrote on the prepared page."""
     return _MAIL_CLEANER.clean(html)
 
 
@@ -309,19 +346,21 @@ def remove_unsafe(root: lxml.html.HtmlElement) -> None:
         if tag.lower() in REMOVE_WITH_CONTENT:
             drop_element(el)
             continue
-        value = el.get("class")
+        attrib = el.attrib
+        if not attrib:  # most elements of a page: nothing below applies to them
+            continue
+        value = attrib.get("class")
         hidden = value is not None and "hidden" in value and "hidden" in value.split()
-        empty_decoration = el.get("aria-hidden") == "true" and not (el.text or len(el))
-        if hidden or el.get("hidden") is not None or empty_decoration:
+        if hidden or "hidden" in attrib or (attrib.get("aria-hidden") == "true" and not (el.text or len(el))):
             drop_element(el)
             continue
-        style = el.get("style")
+        style = attrib.get("style")
         if style is not None:
             if _DISPLAY_NONE.search(style) and not (value and "expand-content" in value.split()):
                 drop_element(el)
                 continue
             if _DANGEROUS_STYLE.search(style):
-                del el.attrib["style"]
+                del attrib["style"]
 
 
 def drop_element(el: etree._Element) -> None:

@@ -48,6 +48,13 @@ def style_block(css: str) -> Markup:
     return Markup(css.replace("</", "<\\/"))  # noqa: S704 - CSS text, made inert for the HTML parser
 
 
+@lru_cache(maxsize=16)
+def mail_css(custom_css: str = "") -> str:
+    """The mail's stylesheet: the base CSS, then the admin's custom CSS when it is usable, made inert for <style>."""
+    css = base_css() + ("\n/* custom */\n" + custom_css if usable_custom_css(custom_css) else "")
+    return str(style_block(css))
+
+
 def render_page_html(
     *,
     lang: str,
@@ -61,9 +68,10 @@ def render_page_html(
     button_label: str,
     footer: str,
     custom_css: str = "",
+    css_in_head: bool = True,
 ) -> str:
-    """The full HTML document, before CSS inlining. content_html must already be sanitised."""
-    css = base_css() + ("\n/* custom */\n" + custom_css if usable_custom_css(custom_css) else "")
+    """The full HTML document, before CSS inlining. content_html must already be sanitised. With css_in_head
+    False its <style> is left empty: the inliner is handed mail_css(custom_css) itself (mail/inline.py)."""
     return _ENV.get_template("page.html").render(
         lang=lang,
         title=title,
@@ -75,5 +83,5 @@ def render_page_html(
         content=Markup(content_html),  # noqa: S704 - sanitised by nh3 (mail.sanitize) before it gets here
         button_label=button_label,
         footer=footer,
-        css=style_block(css),
+        css=Markup(mail_css(custom_css)) if css_in_head else "",  # noqa: S704 - made inert by mail_css
     )

@@ -1,4 +1,5 @@
-"""The text/plain alternative, written from the same (sanitised) tree as the HTML part.
+"""The text/plain alternative, written from the tree the HTML part is serialised from (restricted to what the
+allowlist keeps, mail/sanitize.py), so the page is parsed once for both.
 
 Headings become "# …", lists "- …" / "1. …", links "text <url>", table rows "Header: value" lines (short rows
 of a table without headers " | "-joined), struck text "~~…~~", images "[image: alt]", code blocks stay
@@ -93,36 +94,32 @@ class _Renderer:
 
     # -- blocks: each returns a list of lines ---------------------------------------------------------
     def children(self, el: lxml.html.HtmlElement, width: int, depth: int, tight: bool = False) -> list[str]:
+        # Called for every block of a page: running text is gathered in `inline` and written out as a paragraph
+        # before each block and at the end.
         out: list[str] = []
         inline: list[str] = []
-
-        def add_block(lines: list[str]) -> None:
-            if not lines:
-                return
-            if out and out[-1] != "" and not tight:
-                out.append("")
-            out.extend(lines)
-
-        def flush() -> None:
-            if inline:
-                add_block(self.paragraph("".join(inline), width))
-                inline.clear()
-
         if el.text:
             inline.append(el.text)
         for child in el:
-            tag = child.tag if isinstance(child.tag, str) else ""  # the HTML parser lower-cases tags
-            if tag in _BLOCK_TAGS:
-                flush()
-                add_block(self.block(child, tag, width, depth + 1))
-            elif tag:
-                self.collect(child, inline, depth + 1)
+            tag = child.tag
+            if isinstance(tag, str):  # the HTML parser lower-cases tags
+                if tag in _BLOCK_TAGS:
+                    if inline:
+                        _add_block(out, self.paragraph("".join(inline), width), tight)
+                        inline.clear()
+                    _add_block(out, self.block(child, tag, width, depth + 1), tight)
+                else:
+                    self.collect(child, inline, depth + 1)
             if child.tail:
                 inline.append(child.tail)
-        flush()
+        if inline:
+            _add_block(out, self.paragraph("".join(inline), width), tight)
         return out
 
     def paragraph(self, raw: str, width: int) -> list[str]:
+        if _BREAK not in raw:  # most paragraphs: one line of running text (or only whitespace between blocks)
+            text = " ".join(raw.split())
+            return _wrap(text, width) if text else []
         lines: list[str] = []
         for segment in raw.split(_BREAK):
             text = " ".join(segment.split())
@@ -136,6 +133,10 @@ class _Renderer:
     def block(self, el: lxml.html.HtmlElement, tag: str, width: int, depth: int) -> list[str]:
         if depth > MAX_DEPTH:
             return self.paragraph(el.text_content(), width)
+        if tag == "p" or tag == "div":  # most blocks, and none of the cases below
+            if not len(el):  # plain text only: the paragraph children() would make of it
+                return self.paragraph(el.text, width) if el.text else []
+            return self.children(el, width, depth)
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             text = _collapse(self.inline(el, depth))
             return ["#" * int(tag[1]) + " " + text] if text else []
@@ -306,6 +307,14 @@ class _Renderer:
         if href in (label, "mailto:" + label):
             return label
         return f"{label} <{href}>"
+
+
+def _add_block(out: list[str], lines: list[str], tight: bool) -> None:
+    """Blocks are set apart by a blank line, unless tight (the paragraphs of a list item or a table cell)."""
+    if lines:
+        if out and out[-1] != "" and not tight:
+            out.append("")
+        out.extend(lines)
 
 
 def _labelled(label: str, lines: list[str], width: int) -> list[str]:
