@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, str] = {
     "BASE_URL": "http://localhost:8000",
@@ -64,8 +66,45 @@ class ConfigError(RuntimeError):
     """An unsafe or invalid setting; the message names the variable."""
 
 
+HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?")
+LOCAL_NAMES = {"localhost", "localhost.localdomain", "metadata", "metadata.google.internal"}
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain")
+PROVIDER_SMTP_HOSTS = ("MICROSOFT_SMTP_HOST", "GOOGLE_SMTP_HOST")
+
+
 def is_true(value: object) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def host_port(value: str, default_port: int = 587) -> tuple[str, int]:
+    """`host[:port]` (an IPv6 address in brackets) → (host, port); ValueError for anything else."""
+    text = value.strip()
+    if not text or any(c in text for c in "/?#@ \\"):
+        raise ValueError("must be host:port")
+    parts = urlsplit(f"//{text}")
+    port = parts.port  # ValueError for a port that is not a number from 0 to 65535
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if ":" in host or not HOST_NAME.fullmatch(host):
+            raise ValueError("must be host:port (an IPv6 address in brackets)") from None
+    if port == 0:
+        raise ValueError("the port must be from 1 to 65535")
+    return host, port or default_port
+
+
+def is_local_host(host: str) -> bool:
+    """Loopback, private, link-local, unspecified or metadata: a name or a literal address that is not a public
+    service's (what a production setting must never point at)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if not name or name in LOCAL_NAMES or name.endswith(LOCAL_SUFFIXES):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return not address.is_global or address.is_multicast or address.is_unspecified
 
 
 def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
@@ -84,6 +123,11 @@ def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     if not config["MICROSOFT_AUTHORITY_HOST"].startswith("https://"):
         # MSAL talks to https authorities only; a sandbox serves one with its own CA (REQUESTS_CA_BUNDLE).
         raise ConfigError("MICROSOFT_AUTHORITY_HOST must be an https URL such as https://login.microsoftonline.com")
+    for name in PROVIDER_SMTP_HOSTS:
+        try:
+            host_port(config[name])
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be host:port, such as smtp.office365.com:587 ({exc})") from None
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'pagemail.sqlite'}"
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
@@ -139,11 +183,18 @@ def check_production(config: Mapping[str, Any]) -> None:
         forge_hosts = str(config["FORGE_API_HOSTS"])
         if any(h.strip().split(":")[0] in {"localhost", "127.0.0.1", "*"} for h in forge_hosts.split(",")):
             problems.append("FORGE_API_HOSTS must not allow localhost or * in production")
-    if not str(config["MICROSOFT_AUTHORITY_HOST"]).startswith("https://"):
-        problems.append("MICROSOFT_AUTHORITY_HOST must be https:// in production (is the sandbox configured?)")
-    for name in ("MICROSOFT_SMTP_HOST", "GOOGLE_SMTP_HOST"):
-        if str(config[name]).split(":")[0].strip().lower() in {"localhost", "127.0.0.1", ""}:
-            problems.append(f"{name} must not be localhost in production (is the sandbox configured?)")
+    authority = urlsplit(str(config["MICROSOFT_AUTHORITY_HOST"]))
+    if authority.scheme != "https" or is_local_host(authority.hostname or ""):
+        problems.append(
+            "MICROSOFT_AUTHORITY_HOST must be https:// on a public host in production (is the sandbox configured?)"
+        )
+    for name in PROVIDER_SMTP_HOSTS:
+        try:
+            local = is_local_host(host_port(str(config[name]))[0])
+        except ValueError:
+            local = True
+        if local:
+            problems.append(f"{name} must not be a loopback or private host in production (is the sandbox configured?)")
     media = str(config["CONFLUENCE_MEDIA_HOSTS"])
     if any(h.strip().split(":")[0] in {"localhost", "127.0.0.1", "*"} for h in media.split(",")):
         problems.append("CONFLUENCE_MEDIA_HOSTS must not allow localhost or * in production")

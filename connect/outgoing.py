@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import jwt
@@ -13,6 +12,7 @@ import requests
 
 from connect.qsh import qsh
 from errors import AuthError, UpstreamError
+from models.token_cache import TokenCache
 
 APP_TOKEN_LIFETIME = 180
 ASSERTION_LIFETIME = 60
@@ -40,12 +40,6 @@ def app_jwt(tenant: TenantAccess, app_key: str, method: str, url: str, now: floa
         "qsh": qsh(method, urlsplit(url).path, urlsplit(url).query, urlsplit(tenant.base_url).path),
     }
     return jwt.encode(claims, tenant.shared_secret, algorithm="HS256")
-
-
-class TokenCache(Protocol):
-    def get(self, key: str) -> tuple[str, float] | None: ...
-    def set(self, key: str, token: str, expires_at: float) -> None: ...
-    def delete(self, key: str) -> None: ...
 
 
 class MemoryTokenCache:

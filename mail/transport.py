@@ -222,12 +222,21 @@ def open_connection(server: SmtpServer) -> smtplib.SMTP:
         raise ValidationError(
             "Mail servers must use STARTTLS or TLS", code="smtp_security_invalid", details={"field": "smtp.security"}
         )
-    if server.oauth is not None and server.security == "none":
+    if server.oauth is None:
+        return _connect(server)
+    if server.security == "none":
         raise ValidationError(
             "Access tokens are only sent over an encrypted connection",
             code="smtp_security_invalid",
             details={"field": "smtp.security"},
         )
+    # The token first: its waits (a throttled provider) never hold an idle connection the server would time out.
+    token = server.oauth.token()
+    return _sign_in_with_token(server, server.oauth, token)
+
+
+def _connect(server: SmtpServer) -> smtplib.SMTP:
+    """A connection secured as `server` says, signed in with the password when there is a username (not a token)."""
     ip = vetted_address(server.host, server.port, server.allow_private)
     stage = "connect"
     try:
@@ -249,10 +258,7 @@ def open_connection(server: SmtpServer) -> smtplib.SMTP:
                 raise MailServerError("The mail server does not offer STARTTLS", code="smtp_tls", stage="tls")
             smtp.starttls(context=tls_context(server))
             smtp.ehlo()
-        if server.oauth is not None:
-            stage = "auth"
-            _sign_in_with_token(smtp, server.username, server.oauth)
-        elif server.username:
+        if server.oauth is None and server.username:
             stage = "auth"
             smtp.login(server.username, server.password)
         return smtp
@@ -285,36 +291,87 @@ def open_connection(server: SmtpServer) -> smtplib.SMTP:
         ) from None
 
 
+# XOAUTH2 carries the user and the token in ASCII (smtplib encodes it so); printable, without the field separator.
+XOAUTH2_TEXT = re.compile(r"[\x20-\x7e]+")
+
+
 def xoauth2_response(user: str, token: str) -> str:
     """The XOAUTH2 initial client response (before base64, which smtplib adds)."""
+    if not XOAUTH2_TEXT.fullmatch(user) or not XOAUTH2_TEXT.fullmatch(token):
+        raise MailServerError(
+            "The mailbox address or the access token can't be sent in an XOAUTH2 sign-in (printable ASCII only)",
+            code="smtp_auth",
+            stage="auth",
+        )
     return f"user={user}\x01auth=Bearer {token}\x01\x01"
 
 
-def _sign_in_with_token(smtp: smtplib.SMTP, user: str, tokens: BearerTokens) -> None:
-    """`AUTH XOAUTH2` as `user`; a refused token is dropped and a new one tried once (it may have been revoked)."""
+# Refusals a new token can't change (SMTP AUTH switched off): told at once, without renewing the token.
+NOT_RENEWED = re.compile(r"\b5\.7\.139\b|smtpclientauthentication is disabled", re.IGNORECASE)
+
+
+def _sign_in_with_token(server: SmtpServer, tokens: BearerTokens, token: str) -> smtplib.SMTP:
+    """`AUTH XOAUTH2` as the mailbox. A refused token is dropped and a new one tried once (it may have been revoked),
+    on a new connection when the server hung up after the refusal; a temporary (4xx) answer keeps the token."""
+    smtp = _connect(server)
     try:
-        _xoauth2(smtp, user, tokens)
+        refusal = _xoauth2(smtp, server.username, token)
+        if refusal is None:
+            return smtp
+        if NOT_RENEWED.search(refusal[1]):
+            raise tokens.refusal(*refusal)
+        tokens.refused()
+        token = tokens.token()
+        try:
+            refusal = _xoauth2(smtp, server.username, token)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            _close_quietly(smtp)
+            smtp = _connect(server)
+            refusal = _xoauth2(smtp, server.username, token)
+        if refusal is None:
+            return smtp
+        tokens.refused()
+        raise tokens.refusal(*refusal)
     except MailServerError:
         _close_quietly(smtp)  # a refused sign-in ends the connection here; nobody else holds it
         raise
+    except TimeoutError:
+        _close_quietly(smtp)
+        raise MailServerError("The mail server did not answer in time", code="smtp_timeout", stage="auth") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        _close_quietly(smtp)
+        raise MailServerError(
+            f"The mail server could not be reached ({type(exc).__name__})",
+            code="smtp_unreachable",
+            stage="auth",
+            details={"reason": type(exc).__name__},
+        ) from None
+    except BaseException:
+        _close_quietly(smtp)
+        raise
 
 
-def _xoauth2(smtp: smtplib.SMTP, user: str, tokens: BearerTokens) -> None:
-    for attempt in (1, 2):
-        token = tokens.token()
+def _xoauth2(smtp: smtplib.SMTP, user: str, token: str) -> tuple[int, str] | None:
+    """One `AUTH XOAUTH2`: None when signed in, else the refusal (code, text); a 4xx is a temporary failure."""
+    initial = xoauth2_response(user, token)
 
-        def respond(challenge: bytes | None = None, token: str = token) -> str:
-            # A refusal comes as a 334 challenge carrying the error (JSON); the empty answer ends the exchange.
-            return xoauth2_response(user, token) if challenge is None else ""
+    def respond(challenge: bytes | None = None) -> str:
+        # A refusal comes as a 334 challenge carrying the error (JSON); the empty answer ends the exchange.
+        return initial if challenge is None else ""
 
-        try:
-            smtp.auth("XOAUTH2", respond, initial_response_ok=True)
-            return
-        except smtplib.SMTPAuthenticationError as exc:
-            tokens.refused()
-            if attempt == 2:
-                text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc)
-                raise tokens.refusal(exc.smtp_code, text[:300]) from None
+    try:
+        smtp.auth("XOAUTH2", respond, initial_response_ok=True)
+        return None
+    except smtplib.SMTPAuthenticationError as exc:
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc)
+        if 400 <= exc.smtp_code < 500:
+            raise MailServerError(
+                "The mail server refused the sign-in temporarily; try again later",
+                code="smtp_temporary",
+                stage="auth",
+                details={"smtpCode": exc.smtp_code},
+            ) from None
+        return exc.smtp_code, text[:300]
 
 
 def _close_quietly(smtp: smtplib.SMTP) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +26,14 @@ GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 SMTP_MODES = ("default", "custom", "microsoft365", "google")
 MAX_SECRET_CHARS = 1024
 ENTER_AGAIN_FOR_ANOTHER_APP = "must be entered again for another tenant id or client id"
+ENTER_AGAIN_FOR_ANOTHER_MAILBOX = "must be entered again for another mailbox"
+REQUIRED = {"microsoft365": "is required for Microsoft 365", "google": "is required for Google Workspace"}
+# The fields each provider mode needs (form key → column); the credential is checked apart.
+PROVIDER_FIELDS = {
+    "microsoft365": (("tenantId", "ms_tenant_id"), ("clientId", "ms_client_id"), ("mailbox", "ms_mailbox")),
+    "google": (("mailbox", "google_mailbox"),),
+}
+CREDENTIAL_FIELD = {"microsoft365": "smtp.microsoft365.clientSecret", "google": "smtp.google.serviceAccountKey"}
 
 
 @dataclass
@@ -37,6 +45,8 @@ class Changes:
     ms_client_secret: str | None = None
     ms_certificate: str | None = None
     google_key: str | None = None
+    clear_ms_credential: bool = False
+    clear_google_key: bool = False
 
 
 def group_ids(value: Any) -> list[str] | None:
@@ -182,6 +192,17 @@ def _email_problem(value: str) -> str | None:
     return None
 
 
+def _mailbox_problem(value: str) -> str | None:
+    """A provider mailbox: also the XOAUTH2 user name, which SMTP AUTH carries in ASCII only."""
+    if not value:
+        return None
+    try:
+        validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        return f"is not a valid email address ({exc})"
+    return None
+
+
 def _tenant_id_problem(value: str) -> str | None:
     if not value or GUID.fullmatch(value) or (DOMAIN.match(value) and "." in value):
         return None
@@ -203,6 +224,15 @@ def _secret(section: dict[str, Any], key: str, path: str, changes: Changes) -> s
     return value
 
 
+def _clear_flag(section: dict[str, Any], key: str, path: str, changes: Changes) -> bool:
+    """`clear…: true` removes a saved credential; false or absent keeps it."""
+    value = section.get(key, False)
+    if not isinstance(value, bool):
+        changes.errors[path] = "must be true or false"
+        return False
+    return value
+
+
 def _read_microsoft(r: _Reader, smtp: dict[str, Any], certificate_check: Callable[[str], str | None]) -> None:
     if "microsoft365" not in smtp:
         return
@@ -218,17 +248,19 @@ def _read_microsoft(r: _Reader, smtp: dict[str, Any], certificate_check: Callabl
         "clientSecretSet",
         "certificate",
         "certificateSet",
+        "clearCredential",
     }
     for name in sorted(unknown):
         r.changes.errors[f"smtp.microsoft365.{name}"] = "is not a setting"
     base = "smtp.microsoft365"
     r.text(section, f"{base}.tenantId", "tenantId", "ms_tenant_id", 253, check=_tenant_id_problem)
     r.text(section, f"{base}.clientId", "clientId", "ms_client_id", 36, check=_client_id_problem)
-    r.text(section, f"{base}.mailbox", "mailbox", "ms_mailbox", 254, check=_email_problem)
+    r.text(section, f"{base}.mailbox", "mailbox", "ms_mailbox", 254, check=_mailbox_problem)
     for column in ("ms_tenant_id", "ms_client_id"):
         if column in r.changes.values:
             r.changes.values[column] = r.changes.values[column].lower()
     r.changes.ms_client_secret = _secret(section, "clientSecret", f"{base}.clientSecret", r.changes)
+    r.changes.clear_ms_credential = _clear_flag(section, "clearCredential", f"{base}.clearCredential", r.changes)
     certificate = section.get("certificate")
     if certificate is None or certificate == "":
         return
@@ -248,10 +280,19 @@ def _read_google(r: _Reader, smtp: dict[str, Any], key_check: Callable[[str], st
     if not isinstance(section, dict):
         r.changes.errors["smtp.google"] = "must be an object"
         return
-    unknown = set(section) - {"mailbox", "serviceAccountKey", "serviceAccountKeySet", "serviceAccountEmail"}
+    unknown = set(section) - {
+        "mailbox",
+        "serviceAccountKey",
+        "serviceAccountKeySet",
+        "serviceAccountEmail",
+        "clearServiceAccountKey",
+    }
     for name in sorted(unknown):
         r.changes.errors[f"smtp.google.{name}"] = "is not a setting"
-    r.text(section, "smtp.google.mailbox", "mailbox", "google_mailbox", 254, check=_email_problem)
+    r.text(section, "smtp.google.mailbox", "mailbox", "google_mailbox", 254, check=_mailbox_problem)
+    r.changes.clear_google_key = _clear_flag(
+        section, "clearServiceAccountKey", "smtp.google.clearServiceAccountKey", r.changes
+    )
     key = section.get("serviceAccountKey")
     if isinstance(key, dict):
         key = json.dumps(key)  # the parsed key file instead of its text
@@ -370,6 +411,8 @@ def microsoft_secret_left_behind(settings: TenantSettings, changes: Changes) -> 
     saved = settings.ms_client_secret_encrypted or settings.ms_certificate_encrypted
     if not saved or changes.ms_client_secret is not None or changes.ms_certificate is not None:
         return False
+    if changes.clear_ms_credential:
+        return False
     values = changes.values
     return (
         values.get("ms_tenant_id", settings.ms_tenant_id) != settings.ms_tenant_id
@@ -377,24 +420,80 @@ def microsoft_secret_left_behind(settings: TenantSettings, changes: Changes) -> 
     )
 
 
+def google_key_left_behind(settings: TenantSettings, changes: Changes) -> bool:
+    """A change of mailbox that would keep the saved service account key (and brings no new one).
+
+    Domain-wide delegation lets a key act as any user of the domain, so the saved key signs in only as the mailbox
+    it was saved for: otherwise whoever can change settings could send as anyone in the organisation.
+    """
+    if not settings.google_key_encrypted or changes.google_key is not None or changes.clear_google_key:
+        return False
+    mailbox = changes.values.get("google_mailbox", settings.google_mailbox) or ""
+    return mailbox.lower() != (settings.google_mailbox or "").lower()
+
+
+def provider_credential_given(settings: TenantSettings, changes: Changes, mode: str) -> bool:
+    """Whether `mode` would have a credential: a new one, or the saved one not being removed."""
+    if mode == "microsoft365":
+        if changes.ms_client_secret is not None or changes.ms_certificate is not None:
+            return True
+        saved = settings.ms_client_secret_encrypted or settings.ms_certificate_encrypted
+        return bool(saved) and not changes.clear_ms_credential
+    if mode == "google":
+        if changes.google_key is not None:
+            return True
+        return bool(settings.google_key_encrypted) and not changes.clear_google_key
+    return True
+
+
+def missing_provider_fields(mode: str, values: Mapping[str, Any], has_credential: bool) -> dict[str, str]:
+    """The fields a Microsoft 365 or Google Workspace connection lacks (`values` by column), by field path."""
+    if mode not in PROVIDER_FIELDS:
+        return {}
+    missing = {f"smtp.{mode}.{key}": REQUIRED[mode] for key, column in PROVIDER_FIELDS[mode] if not values.get(column)}
+    if not has_credential:
+        missing[CREDENTIAL_FIELD[mode]] = REQUIRED[mode]
+    return missing
+
+
+def merged_provider_values(settings: TenantSettings, changes: Changes) -> dict[str, Any]:
+    """The provider columns as they would be after `changes`."""
+    columns = ("smtp_mode", "ms_tenant_id", "ms_client_id", "ms_mailbox", "google_mailbox")
+    return {c: getattr(settings, c) for c in columns} | changes.values
+
+
+CLEAR_WHILE_ACTIVE = "can't remove the saved credential while it is the mail connection in use"
+CLEAR_WITH_NEW = "can't remove the saved credential and enter a new one at once"
+
+
+def _check_clear(changes: Changes, mode: str, path: str, clear: bool, new_given: bool, active_mode: str) -> None:
+    """Removing a saved credential is refused while its mode sends mail (nothing could sign in) or with a new one."""
+    if clear and active_mode == mode:
+        changes.errors.setdefault(path, CLEAR_WHILE_ACTIVE)
+    elif clear and new_given:
+        changes.errors.setdefault(path, CLEAR_WITH_NEW)
+
+
 def _check_provider(settings: TenantSettings, changes: Changes) -> None:
-    merged = {
-        c: getattr(settings, c) for c in ("smtp_mode", "ms_tenant_id", "ms_client_id", "ms_mailbox", "google_mailbox")
-    } | changes.values
+    merged = merged_provider_values(settings, changes)
+    mode = merged["smtp_mode"]
     if microsoft_secret_left_behind(settings, changes):
         changes.errors.setdefault("smtp.microsoft365.clientSecret", ENTER_AGAIN_FOR_ANOTHER_APP)
-    if merged["smtp_mode"] == "microsoft365":
-        for key, column in (("tenantId", "ms_tenant_id"), ("clientId", "ms_client_id"), ("mailbox", "ms_mailbox")):
-            if not merged[column]:
-                changes.errors.setdefault(f"smtp.microsoft365.{key}", "is required for Microsoft 365")
-        saved = settings.ms_client_secret_encrypted or settings.ms_certificate_encrypted
-        if not saved and changes.ms_client_secret is None and changes.ms_certificate is None:
-            changes.errors.setdefault("smtp.microsoft365.clientSecret", "is required for Microsoft 365")
-    if merged["smtp_mode"] == "google":
-        if not merged["google_mailbox"]:
-            changes.errors.setdefault("smtp.google.mailbox", "is required for Google Workspace")
-        if not settings.google_key_encrypted and changes.google_key is None:
-            changes.errors.setdefault("smtp.google.serviceAccountKey", "is required for Google Workspace")
+    if google_key_left_behind(settings, changes):
+        changes.errors.setdefault("smtp.google.serviceAccountKey", ENTER_AGAIN_FOR_ANOTHER_MAILBOX)
+    new_ms = changes.ms_client_secret is not None or changes.ms_certificate is not None
+    _check_clear(
+        changes, "microsoft365", "smtp.microsoft365.clearCredential", changes.clear_ms_credential, new_ms, mode
+    )
+    new_key = changes.google_key is not None
+    _check_clear(changes, "google", "smtp.google.clearServiceAccountKey", changes.clear_google_key, new_key, mode)
+    # A refused removal is the one error about the credential (not also "is required").
+    refused_clear = (mode == "microsoft365" and changes.clear_ms_credential) or (
+        mode == "google" and changes.clear_google_key
+    )
+    has_credential = refused_clear or provider_credential_given(settings, changes, mode)
+    for path, problem in missing_provider_fields(mode, merged, has_credential).items():
+        changes.errors.setdefault(path, problem)
 
 
 def apply_changes(settings: TenantSettings, changes: Changes, *, box: SecretBox, client_key: str) -> None:
@@ -432,3 +531,9 @@ def apply_changes(settings: TenantSettings, changes: Changes, *, box: SecretBox,
             changes.google_key, tenant=client_key, field=TenantSettings.GOOGLE_KEY_FIELD
         )
         settings.google_key_email = key_client_email(changes.google_key)
+    if changes.clear_ms_credential:
+        settings.ms_client_secret_encrypted = None
+        settings.ms_certificate_encrypted = None
+    if changes.clear_google_key:
+        settings.google_key_encrypted = None
+        settings.google_key_email = ""

@@ -93,6 +93,8 @@ def token(tenant: str) -> Response:
             f"'{mp.ENTRA_TENANT_DOMAIN}'. This can happen if the application has not been installed by the "
             "administrator of the tenant or consented to by any user in the tenant.",
         )
+    if providers.has("clock_skew"):
+        return _error(401, "invalid_client", 700024, "Client assertion is not within its valid time range.")
     if providers.has("secret_expired"):
         return _error(
             401,

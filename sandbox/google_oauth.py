@@ -23,6 +23,11 @@ NOT_DELEGATED = (
     "scopes requested."
 )
 
+SHORT_LIVED = (
+    "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp "
+    "values in the JWT claim."
+)
+
 
 def _error(status: int, error: str, description: str) -> Response:
     response = jsonify({"error": error, "error_description": description})
@@ -45,6 +50,8 @@ def token() -> Response:
         return _error(400, "invalid_grant", "Invalid grant: account not found")
     if providers.has("key_revoked"):
         return _error(400, "invalid_grant", "Invalid JWT Signature.")
+    if providers.has("clock_skew"):
+        return _error(400, "invalid_grant", SHORT_LIVED)
     try:
         claims = jwt.decode(
             assertion,
@@ -62,8 +69,7 @@ def token() -> Response:
         return _error(
             400,
             "invalid_grant",
-            "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your "
-            "iat and exp values in the JWT claim.",
+            SHORT_LIVED,
         )
     if not isinstance(claims["exp"], int | float) or claims["exp"] - claims["iat"] > MAX_ASSERTION_LIFETIME:
         return _error(400, "invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes).")

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from sandbox.bearer_tokens import BearerGrant, TokenStore
+from sandbox.mailcatcher import HangUp
 
 # The demo Entra tenant and its registered app (client credentials, SMTP.SendAsApp granted for one mailbox).
 ENTRA_TENANT_ID = "5b1c6e3a-8f2d-4c7b-9a1e-3d4f5a6b7c8d"
@@ -48,8 +49,11 @@ TROUBLES = frozenset(
         "consent_missing",  # AADSTS65001
         "delegation_missing",  # Google unauthorized_client
         "key_revoked",  # Google invalid_grant "Invalid JWT Signature."
+        "clock_skew",  # the app's clock is off: AADSTS700024, Google's "Token must be a short-lived token"
         "smtp_auth_disabled",  # Exchange 535 5.7.139 for the mailbox
         "mailbox_not_authorized",  # Exchange 535 5.7.3: the app has no access to the mailbox
+        "smtp_auth_busy",  # 454 4.7.0 for every XOAUTH2 sign-in: a temporary failure, the token stays good
+        "hang_up_after_refusal",  # the mail server closes the connection after a refused token
     }
 )
 
@@ -180,6 +184,14 @@ class MailProviders:
 
     def smtp_verdict(self, user: str, token: str) -> str | None:
         """None when `AUTH XOAUTH2` as `user` with `token` is accepted, else the server's reply (535 …)."""
+        if self.has("smtp_auth_busy"):
+            return "454 4.7.0 Temporary authentication failure"
+        verdict = self._verdict(user, token)
+        if verdict is not None and self.has("hang_up_after_refusal"):
+            return HangUp(verdict)
+        return verdict
+
+    def _verdict(self, user: str, token: str) -> str | None:
         grant = self.tokens.lookup(token)
         if grant is None:
             return "535 5.7.3 Authentication unsuccessful"

@@ -70,7 +70,12 @@ class XOAuth2Login:
     user: str
 
 
-# Decides an `AUTH XOAUTH2`: (user, bearer token) → None when accepted, else the reply (e.g. "535 5.7.3 …").
+class HangUp(str):
+    """An `AUTH XOAUTH2` reply after which the server closes the connection (as Exchange Online may)."""
+
+
+# Decides an `AUTH XOAUTH2`: (user, bearer token) → None when accepted, else the reply (e.g. "535 5.7.3 …"; a
+# `HangUp` reply also ends the connection).
 XOAuth2Check = Callable[[str, str], str | None]
 # Gmail answers a refused token with a 334 challenge carrying this JSON before its 535.
 _GMAIL_CHALLENGE = json.dumps({"status": "400", "schemes": "Bearer", "scope": "https://mail.google.com/"})
@@ -374,6 +379,11 @@ class _CatchingHandler:
             return AuthResult(success=True, auth_data=XOAuth2Login(user))
         if verdict.startswith("535 5.7.8"):
             await server.challenge_auth(_GMAIL_CHALLENGE)  # the client's empty answer ends the exchange
+        if isinstance(verdict, HangUp):
+            await server.push(str(verdict))
+            if server.transport is not None:
+                server.transport.close()
+            return AuthResult(success=False, handled=True)
         return AuthResult(success=False, handled=False, message=verdict)
 
 

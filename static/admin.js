@@ -736,6 +736,7 @@
         },
       ],
       boundTo: ["tenantId", "clientId"],
+      clear: { choice: "clear-m365-choice", input: "clear-m365-credential", key: "clearCredential" },
       providerError: "m365.providerError",
     },
     google: {
@@ -749,15 +750,17 @@
           field: "",
           input: "google-key",
           help: "google-key-help",
-          again: "",
+          again: "google-key-again",
           summary: "google-key-summary",
           key: "serviceAccountKey",
           setKey: "serviceAccountKeySet",
           saved: "google.keySaved",
-          againError: "",
+          againError: "google.keyAgainError",
         },
       ],
-      boundTo: [],
+      // Domain-wide delegation lets a key act as anyone in the domain: the saved one stays with its mailbox.
+      boundTo: ["mailbox"],
+      clear: { choice: "clear-google-choice", input: "clear-google-key", key: "clearServiceAccountKey" },
       providerError: "google.providerError",
     },
   };
@@ -932,16 +935,16 @@
     smtp: function () {
       const mode = radio("smtp-mode");
       if (PROVIDERS[mode]) {
-        return providerValues(mode);
+        return withClearedCredentials(providerValues(mode));
       }
       // With pagemail's server the own-server fields are hidden: they are kept as saved, not sent half-edited.
-      return mode !== "custom" ? { mode: mode } : {
+      return withClearedCredentials(mode !== "custom" ? { mode: mode } : {
         mode: mode,
         host: text("smtp-host").trim(),
         port: integer("smtp-port"),
         security: byId("smtp-security").value,
         username: text("smtp-username").trim(),
-      };
+      });
     },
     debug: function () {
       return state.debugTouched ? { mode: radio("debug-mode"), hours: byId("debug-hours").value } : null;
@@ -1036,9 +1039,15 @@
     byId("allowed-groups-field").hidden = radio("permission-mode") !== "groups";
     byId("allowed-domains-field").hidden = !byId("allow-external").checked;
     byId("smtp-fields").hidden = radio("smtp-mode") !== "custom";
+    let anyClear = false;
     Object.keys(PROVIDERS).forEach(function (mode) {
-      byId(PROVIDERS[mode].box).hidden = radio("smtp-mode") !== mode;
+      const provider = PROVIDERS[mode];
+      byId(provider.box).hidden = radio("smtp-mode") !== mode;
+      const removable = byId(provider.clear.input).dataset.saved === "true" && radio("smtp-mode") !== mode;
+      byId(provider.clear.choice).hidden = !removable;
+      anyClear = anyClear || removable;
     });
+    byId("provider-clear").hidden = !anyClear;
     fillCommands();
     showKeySummary();
     showCertificateSummary();
@@ -1122,6 +1131,8 @@
       byId(secret.input).dataset.saved = saved[secret.setKey] ? "true" : "false";
       anySaved = anySaved || !!saved[secret.setKey];
     });
+    byId(provider.clear.input).checked = false;
+    byId(provider.clear.input).dataset.saved = anySaved ? "true" : "false";
     if (provider.credentialRadio) {
       setRadio(provider.credentialRadio, saved.certificateSet ? "certificate" : "secret");
     }
@@ -1132,6 +1143,18 @@
       // Nothing set up yet: the steps are what the admin needs first. Later they stay as the admin leaves them.
       byId(provider.guide).open = !anySaved;
     }
+  }
+
+  // The other providers' saved credentials the admin asked to remove (never the chosen provider's: it needs one).
+  function withClearedCredentials(smtp) {
+    Object.keys(PROVIDERS).forEach(function (mode) {
+      const clear = PROVIDERS[mode].clear;
+      if (mode !== smtp.mode && !byId(clear.choice).hidden && byId(clear.input).checked) {
+        smtp[mode] = smtp[mode] || {};
+        smtp[mode][clear.key] = true;
+      }
+    });
+    return smtp;
   }
 
   function providerValues(mode) {
@@ -1570,9 +1593,9 @@
         showSmtpResult("failed", t("smtp.notTested", { reason: t("smtp.passwordAgainError") }));
         return;
       }
-      if (error.code === "secret_required") {
-        // The saved client secret or certificate is never sent for another tenant or app (DESIGN §1).
-        const secret = activeSecret("microsoft365");
+      if (error.code === "secret_required" && PROVIDERS[body.smtp.mode]) {
+        // A saved credential is never sent for another tenant or app, nor a Google key for another mailbox.
+        const secret = activeSecret(body.smtp.mode);
         errors.showOne(secret.input, t(secret.againError));
         updatePasswordState();
         errors.focusFirst(byId("smtp-section"));
@@ -1722,6 +1745,9 @@
         }
         if (fields["smtp.microsoft365." + credential.key] && secretNeeded("microsoft365")) {
           sentences["smtp.microsoft365." + credential.key] = t(credential.againError);
+        }
+        if (fields["smtp.google.serviceAccountKey"] && secretNeeded("google")) {
+          sentences["smtp.google.serviceAccountKey"] = t("google.keyAgainError");
         }
         refusedSave(name, error.details.fields, sentences);
       } else {

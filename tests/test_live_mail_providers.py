@@ -9,13 +9,17 @@ import email.policy
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from connect.outgoing import MemoryTokenCache
+from mail.oauth.source import MAX_ATTEMPTS
+from sandbox.mailcatcher import MailCatcher, make_self_signed_cert
 from tests.conftest import LiveStack
 
 ADA = "557058:4c1f0c7e-8a3b-4d6e-9f21-6b0d2a7c9e15"  # site admin
@@ -182,7 +186,7 @@ def test_throttling_beyond_the_budget_is_a_clear_error(admin_stack: LiveStack, d
     assert answer.status_code == 502, answer.text
     error = answer.json()["error"]
     assert error["code"] == "oauth_rate_limited"
-    assert error["details"]["retryAfter"] == 300  # capped; the budget can't wait that long
+    assert error["details"]["retryAfter"] == 3600  # as the provider said; the budget can't wait that long
     assert admin_stack.catcher.messages() == []
     assert len(token_calls(admin_stack)) == 1
 
@@ -204,6 +208,8 @@ FAILURES = [
     ("microsoft365", "mailbox_not_authorized", "auth", "smtp_mailbox_not_authorized", "535 5.7.3"),
     ("google", "delegation_missing", "token", "oauth_delegation_missing", "unauthorized_client"),
     ("google", "key_revoked", "token", "oauth_key_invalid", "invalid_grant"),
+    ("microsoft365", "clock_skew", "token", "oauth_clock_skew", "AADSTS700024"),
+    ("google", "clock_skew", "token", "oauth_clock_skew", "invalid_grant"),
     ("google", {"mailbox": "nobody@pagemail-demo.example"}, "token", "oauth_mailbox_unknown", "invalid_grant"),
 ]
 
@@ -344,10 +350,11 @@ def test_secrets_stay_out_of_answers_logs_and_urls(
     secret = demo["microsoft365"]["clientSecret"]
     private_key = json.loads(demo["google"]["serviceAccountKey"])["private_key"]
     key_line = private_key.splitlines()[1]
+    wrong = f"Wr0ng~{uuid.uuid4().hex}{uuid.uuid4().hex}"  # long and unique: found only where it leaked
     answers = [
         admin_stack.api("PUT", "/api/admin/settings", ADA, json=microsoft_settings(demo)).text,
         admin_stack.api("POST", "/api/admin/smtp/test", ADA, json={}).text,
-        admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=microsoft_settings(demo, clientSecret="x1")).text,
+        admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=microsoft_settings(demo, clientSecret=wrong)).text,
         send(admin_stack).text,
         admin_stack.api("PUT", "/api/admin/settings", ADA, json=google_settings(demo)).text,
         admin_stack.api("POST", "/api/admin/smtp/test", ADA, json={}).text,
@@ -357,7 +364,7 @@ def test_secrets_stay_out_of_answers_logs_and_urls(
     tokens = [grant for grant in admin_stack.sandbox.state.providers.tokens._grants]
     assert tokens, "the sandbox issued tokens"
     for text in (*answers, caplog.text, json.dumps(admin_stack.control("GET", "requests"))):
-        for value in (secret, key_line, "x1", *tokens):
+        for value in (secret, key_line, wrong, *tokens):
             assert value not in text
 
 
@@ -442,3 +449,144 @@ def test_a_certificate_of_another_key_is_refused(admin_stack: LiveStack, demo: d
     answer = admin_stack.api("PUT", "/api/admin/settings", ADA, json=certificate_settings(demo, mixed))
     fields = answer.json()["error"]["details"]["fields"]
     assert fields["smtp.microsoft365.certificate"] == "holds a certificate of another key"
+
+
+def test_the_saved_key_is_not_used_for_another_mailbox(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    """Domain-wide delegation lets a key act as any user of the domain: the saved key stays with its mailbox."""
+    save(admin_stack, google_settings(demo))
+    other = "someone.else@pagemail-demo.example"
+    admin_stack.control("DELETE", "requests")
+    form = google_settings(demo, mailbox=other)
+    del form["smtp"]["google"]["serviceAccountKey"]
+
+    for path in ("/api/admin/smtp/test", "/api/admin/smtp/test-mail"):
+        tested = admin_stack.api("POST", path, ADA, json=form)
+        assert tested.status_code == 400, tested.text
+        assert tested.json()["error"]["code"] == "secret_required"
+        assert tested.json()["error"]["details"]["field"] == "smtp.google.serviceAccountKey"
+    assert token_calls(admin_stack) == []  # nothing went to any token endpoint
+    assert admin_stack.catcher.messages() == []
+
+    saved = admin_stack.api("PUT", "/api/admin/settings", ADA, json={"smtp": {"google": {"mailbox": other}}})
+    assert saved.status_code == 400, saved.text
+    assert saved.json()["error"]["details"]["fields"] == {
+        "smtp.google.serviceAccountKey": "must be entered again for another mailbox"
+    }
+    current = admin_stack.api("GET", "/api/admin/settings", ADA).json()["smtp"]["google"]
+    assert current["mailbox"] == demo["google"]["mailbox"]  # nothing saved
+
+    # The same mailbox (spelled in other case) with the saved key works; a new key may go with a new mailbox.
+    same = google_settings(demo, mailbox=demo["google"]["mailbox"].upper())
+    del same["smtp"]["google"]["serviceAccountKey"]
+    assert admin_stack.api("POST", "/api/admin/smtp/test", ADA, json=same).json()["ok"] is True
+    save(admin_stack, google_settings(demo, mailbox=other))
+
+
+@pytest.mark.parametrize("provider", ["microsoft365", "google"])
+def test_a_provider_without_its_credential_never_falls_back_to_the_operators_server(
+    admin_stack: LiveStack, demo: dict[str, Any], provider: str
+) -> None:
+    """From and envelope would be the tenant's mailbox on the operator's server: refused instead."""
+    save(admin_stack, microsoft_settings(demo) if provider == "microsoft365" else google_settings(demo))
+    gone = (
+        {"ms_client_secret_encrypted": None, "ms_certificate_encrypted": None}
+        if provider == "microsoft365"
+        else {"google_key_encrypted": None}
+    )
+    with admin_stack.settings(**gone):
+        answer = send(admin_stack)
+        german = admin_stack.api(
+            "POST", "/api/send", ADA, json={"contentId": SIMPLE_PAGE, "to": [{"accountId": BEN}]}, headers=GERMAN_PAGE
+        )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "smtp_not_configured"
+    assert german.json()["error"]["message"] != answer.json()["error"]["message"]
+    assert admin_stack.catcher.messages() == []
+
+
+@pytest.mark.parametrize("provider", ["microsoft365", "google"])
+def test_a_mailbox_that_is_not_ascii_is_refused(admin_stack: LiveStack, demo: dict[str, Any], provider: str) -> None:
+    """XOAUTH2 carries the mailbox in ASCII: an internationalised address is refused when saved."""
+    mailbox = "dörte@pagemail-demo.example"
+    body = (
+        microsoft_settings(demo, mailbox=mailbox)
+        if provider == "microsoft365"
+        else google_settings(demo, mailbox=mailbox)
+    )
+    for method, path in (("PUT", "/api/admin/settings"), ("POST", "/api/admin/smtp/test")):
+        answer = admin_stack.api(method, path, ADA, json=body)
+        assert answer.status_code == 400, answer.text
+        assert f"smtp.{provider}.mailbox" in answer.json()["error"]["details"]["fields"]
+
+
+def test_a_saved_provider_credential_can_be_removed_once_another_mode_is_chosen(
+    admin_stack: LiveStack, demo: dict[str, Any]
+) -> None:
+    save(admin_stack, google_settings(demo))
+    save(admin_stack, microsoft_settings(demo))
+    clear_ms = {"smtp": {"microsoft365": {"clearCredential": True}}}
+    refused = admin_stack.api("PUT", "/api/admin/settings", ADA, json=clear_ms)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["details"]["fields"] == {
+        "smtp.microsoft365.clearCredential": "can't remove the saved credential while it is the mail connection in use"
+    }
+    bad = admin_stack.api("PUT", "/api/admin/settings", ADA, json={"smtp": {"google": {"clearServiceAccountKey": 1}}})
+    assert bad.json()["error"]["details"]["fields"] == {"smtp.google.clearServiceAccountKey": "must be true or false"}
+
+    answer = save(
+        admin_stack, {"smtp": {"mode": "default", **clear_ms["smtp"], "google": {"clearServiceAccountKey": True}}}
+    )
+    assert answer["smtp"]["microsoft365"]["clientSecretSet"] is False
+    assert answer["smtp"]["microsoft365"]["certificateSet"] is False
+    assert answer["smtp"]["google"]["serviceAccountKeySet"] is False
+    assert answer["smtp"]["google"]["serviceAccountEmail"] == ""
+    assert answer["smtp"]["microsoft365"]["tenantId"] == demo["microsoft365"]["tenantId"]  # only the secret goes
+    # Without a credential the mode can't be chosen again until one is entered.
+    again = admin_stack.api("PUT", "/api/admin/settings", ADA, json={"smtp": {"mode": "microsoft365"}})
+    assert again.json()["error"]["details"]["fields"] == {
+        "smtp.microsoft365.clientSecret": "is required for Microsoft 365"
+    }
+
+
+def test_leaving_a_provider_gives_back_the_senders_address(
+    admin_stack: LiveStack, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    """microsoft365 → custom → default: From and envelope are the mailbox only while the provider sends."""
+    mailbox = demo["microsoft365"]["mailbox"]
+    save(admin_stack, {"mail": {"senderAddress": "pages@custom.example"}, **microsoft_settings(demo)})
+    assert send(admin_stack).status_code == 200
+    [mail] = admin_stack.catcher.wait_for(1)
+    assert mail.mail_from == mailbox and mailbox in parsed(mail.raw)["From"]
+
+    cert, key = make_self_signed_cert(tmp_path)
+    admin_stack.app.config["SMTP_CA_FILE"] = str(cert)
+    try:
+        with MailCatcher(tls_cert=(str(cert), str(key))) as own:
+            save(
+                admin_stack, {"smtp": {"mode": "custom", "host": "localhost", "port": own.port, "security": "starttls"}}
+            )
+            assert send(admin_stack).status_code == 200
+            [custom] = own.wait_for(1)
+            assert custom.mail_from == "pages@custom.example"
+            assert "pages@custom.example" in parsed(custom.raw)["From"] and mailbox not in parsed(custom.raw)["From"]
+    finally:
+        admin_stack.app.config["SMTP_CA_FILE"] = demo["smtp"]["caFile"]
+
+    save(admin_stack, {"smtp": {"mode": "default"}})
+    assert send(admin_stack).status_code == 200
+    default = admin_stack.catcher.wait_for(2)[-1]
+    assert default.auth_mechanism is None and mailbox not in parsed(default.raw)["From"]
+    assert default.mail_from != mailbox
+
+
+def test_a_throttled_provider_is_asked_at_most_max_attempts_times(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
+    save(admin_stack, google_settings(demo))
+    admin_stack.control(
+        "POST", "faults", json={"rules": [{"pathPrefix": "/google/token", "status": 429, "retryAfter": 0}]}
+    )
+    admin_stack.control("DELETE", "requests")
+    answer = send(admin_stack)
+    assert answer.status_code == 502, answer.text
+    assert answer.json()["error"]["code"] == "oauth_rate_limited"
+    assert [call["status"] for call in token_calls(admin_stack)] == [429] * MAX_ATTEMPTS
+    assert admin_stack.catcher.messages() == []

@@ -30,23 +30,25 @@ from models import SpaceSettings, TenantSettings, db
 from models.settings_update import (
     Changes,
     apply_changes,
+    google_key_left_behind,
     group_ids,
+    merged_provider_values,
     microsoft_secret_left_behind,
+    missing_provider_fields,
+    provider_credential_given,
     read_changes,
     settings_as_dict,
 )
-from views.context import (
-    clients,
+from views.context import clients, mail_settings, tenant_settings
+from views.errors import LOCALE_HEADER
+from views.mail_server import (
     decrypted_secret,
     google_key_problem,
     google_server,
-    mail_settings,
     microsoft_server,
     saved_microsoft_credential,
     smtp_server,
-    tenant_settings,
 )
-from views.errors import LOCALE_HEADER
 from views.messages import german_hint, german_message, wants_german
 from views.ratelimit import enforce
 
@@ -287,6 +289,11 @@ def _server_for_test(identity: Identity, body: Any) -> SmtpServer:
     )
 
 
+# Sentences, not secrets.
+ENTER_SECRET_AGAIN = (
+    "Enter the client secret again: the saved secret is only used with the tenant id and client id it was saved for"  # noqa: S105
+)
+ENTER_KEY_AGAIN = "Enter the service account key again: the saved key is only used with the mailbox it was saved for"
 # Test connection waits for a throttled token endpoint only briefly: the admin is watching.
 TEST_BUDGET_SECONDS = 20.0
 
@@ -312,44 +319,37 @@ def _provider_for_test(identity: Identity, settings: TenantSettings, smtp: dict[
     )
     if changes.errors:
         raise _invalid(changes.errors)
-    values, client_key = changes.values, identity.tenant.client_key
+    mode, client_key = smtp["mode"], identity.tenant.client_key
+    merged = merged_provider_values(settings, changes)
+    missing = missing_provider_fields(mode, merged, provider_credential_given(settings, changes, mode))
+    if missing:
+        raise _invalid(missing)
     budget = Deadline(TEST_BUDGET_SECONDS)
-    if smtp["mode"] == "microsoft365":
-        tenant_id = values.get("ms_tenant_id", settings.ms_tenant_id)
-        client_id = values.get("ms_client_id", settings.ms_client_id)
-        mailbox = values.get("ms_mailbox", settings.ms_mailbox)
-        missing = {
-            f"smtp.microsoft365.{key}": "is required for Microsoft 365"
-            for key, value in (("tenantId", tenant_id), ("clientId", client_id), ("mailbox", mailbox))
-            if not value
-        }
-        given = changes.ms_client_secret is not None or changes.ms_certificate is not None
-        if not given and not (settings.ms_client_secret_encrypted or settings.ms_certificate_encrypted):
-            missing["smtp.microsoft365.clientSecret"] = "is required for Microsoft 365"
-        if missing:
-            raise _invalid(missing)
-        if given:
+    if mode == "microsoft365":
+        tenant_id, client_id, mailbox = merged["ms_tenant_id"], merged["ms_client_id"], merged["ms_mailbox"]
+        if changes.ms_client_secret is not None or changes.ms_certificate is not None:
             secret, certificate = changes.ms_client_secret or "", changes.ms_certificate or ""
         elif microsoft_secret_left_behind(settings, changes):
             raise ValidationError(
-                "Enter the client secret again: the saved secret is only used with the tenant id and client id "
-                "it was saved for",
+                ENTER_SECRET_AGAIN,
                 code="secret_required",
                 details={"field": "smtp.microsoft365.clientSecret"},
             )
         else:
             secret, certificate = saved_microsoft_credential(settings, client_key)
         return microsoft_server(tenant_id, client_id, mailbox, secret, client_key, budget, certificate)
-    mailbox = values.get("google_mailbox", settings.google_mailbox)
-    key_text = changes.google_key
-    if key_text is None and settings.google_key_encrypted:
+    mailbox = merged["google_mailbox"]
+    if changes.google_key is not None:
+        key_text = changes.google_key
+    elif google_key_left_behind(settings, changes):
+        raise ValidationError(
+            ENTER_KEY_AGAIN,
+            code="secret_required",
+            details={"field": "smtp.google.serviceAccountKey"},
+        )
+    else:
         key_text = decrypted_secret(settings.google_key_encrypted, client_key, TenantSettings.GOOGLE_KEY_FIELD)
-    missing = {"smtp.google.mailbox": "is required for Google Workspace"} if not mailbox else {}
-    if not key_text:
-        missing["smtp.google.serviceAccountKey"] = "is required for Google Workspace"
-    if missing:
-        raise _invalid(missing)
-    return google_server(mailbox, key_text or "", client_key, budget)
+    return google_server(mailbox, key_text, client_key, budget)
 
 
 @bp.post("/admin/smtp/test")

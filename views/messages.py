@@ -115,6 +115,14 @@ GERMAN: dict[str, Entry] = {
     ),
     "smtp_not_configured": {
         "The operator has no default mail server": "Der Betreiber hat keinen Standard-Mailserver.",
+        "The Microsoft 365 mail connection has no saved credential; ask your site admin to enter it again": (
+            "Die Microsoft-365-Mailverbindung hat keine gespeicherte Anmeldeinformation; bitten Sie Ihren Site-Admin, "
+            "sie erneut einzugeben."
+        ),
+        "The Google Workspace mail connection has no saved credential; ask your site admin to enter it again": (
+            "Die Google-Workspace-Mailverbindung hat keine gespeicherte Anmeldeinformation; bitten Sie Ihren "
+            "Site-Admin, sie erneut einzugeben."
+        ),
         "No mail server is configured": "Es ist kein Mailserver eingerichtet.",
         "No mail server is configured for this site; ask your site admin": (
             "Für diese Site ist kein Mailserver eingerichtet; fragen Sie Ihren Site-Admin."
@@ -147,17 +155,41 @@ GERMAN: dict[str, Entry] = {
         "The mail server does not support authentication on this connection": (
             "Der Mailserver unterstützt auf dieser Verbindung keine Anmeldung."
         ),
+        "The mailbox address or the access token can't be sent in an XOAUTH2 sign-in (printable ASCII only)": (
+            "Die Postfachadresse oder das Zugriffstoken kann nicht in einer XOAUTH2-Anmeldung gesendet werden (nur "
+            "druckbares ASCII)."
+        ),
     },
     "smtp_timeout": ("Der Mailserver hat nicht rechtzeitig geantwortet.",),
     "smtp_too_large": ("Die E-Mail ist zu groß für den Mailserver (Antwort {smtpCode}).",),
     "smtp_refused": ("Der Mailserver hat die E-Mail abgelehnt: {smtpCode} {reply}",),
     "smtp_disconnected": ("Der Mailserver hat die Verbindung während des Sendens getrennt.",),
-    "smtp_temporary": ("Der Mailserver hat die E-Mail vorübergehend abgelehnt; versuchen Sie es später erneut.",),
+    "smtp_temporary": {
+        "The mail server refused the mail temporarily; try again later": (
+            "Der Mailserver hat die E-Mail vorübergehend abgelehnt; versuchen Sie es später erneut."
+        ),
+        "The mail server refused the mail temporarily and closed the connection; try again later": (
+            "Der Mailserver hat die E-Mail vorübergehend abgelehnt und die Verbindung getrennt; versuchen Sie es "
+            "später erneut."
+        ),
+        "The mail server refused the sign-in temporarily; try again later": (
+            "Der Mailserver hat die Anmeldung vorübergehend abgelehnt; versuchen Sie es später erneut."
+        ),
+    },
     # Microsoft 365 and Google Workspace (mail/oauth/errors.py)
-    "secret_required": (
-        "Geben Sie das Client-Geheimnis erneut ein: Das gespeicherte Geheimnis wird nur mit der Mandanten-ID und der "
-        "Client-ID verwendet, für die es gespeichert wurde.",
-    ),
+    "secret_required": {
+        (
+            "Enter the client secret again: the saved secret is only used with the tenant id and client id it was "
+            "saved for"
+        ): (
+            "Geben Sie das Client-Geheimnis erneut ein: Das gespeicherte Geheimnis wird nur mit der Mandanten-ID und "
+            "der Client-ID verwendet, für die es gespeichert wurde."
+        ),
+        "Enter the service account key again: the saved key is only used with the mailbox it was saved for": (
+            "Geben Sie den Schlüssel des Dienstkontos erneut ein: Der gespeicherte Schlüssel wird nur mit dem "
+            "Postfach verwendet, für das er gespeichert wurde."
+        ),
+    },
     "oauth_secret_unreadable": (
         "Das gespeicherte Geheimnis der Mailverbindung kann nicht gelesen werden; geben Sie es in den Einstellungen "
         "erneut ein.",
@@ -172,6 +204,7 @@ GERMAN: dict[str, Entry] = {
         "Google hat das Dienstkonto für dieses Postfach abgelehnt: Die domainweite Delegierung ist nicht eingerichtet.",
     ),
     "oauth_key_invalid": ("Google hat den Schlüssel des Dienstkontos abgelehnt.",),
+    "oauth_clock_skew": ("Der Anbieter hat die Anmeldung abgelehnt, weil die Uhr dieses Servers falsch geht.",),
     "oauth_mailbox_unknown": ("Der Anbieter kennt dieses Postfach nicht.",),
     "oauth_rate_limited": ("Der Anbieter drosselt die Token-Anfragen; versuchen Sie es später erneut.",),
     "oauth_unavailable": ("Der Anmeldedienst des Anbieters ist nicht erreichbar.",),
@@ -252,6 +285,10 @@ GERMAN_HINTS: dict[str, str] = {
         "Der Schlüssel wurde gelöscht oder deaktiviert; erstellen Sie einen neuen JSON-Schlüssel für das Dienstkonto "
         "und fügen Sie ihn hier ein"
     ),
+    "oauth_clock_skew": (
+        "Bitten Sie den Betreiber von pagemail, die Uhr des Servers zu synchronisieren (NTP); die signierte Anfrage "
+        "lag außerhalb ihres gültigen Zeitraums"
+    ),
     "oauth_mailbox_unknown": "Geben Sie die Adresse eines bestehenden Postfachs Ihrer Google-Workspace-Domain ein",
     "oauth_rate_limited": "Warten Sie eine Minute und versuchen Sie es erneut; viele Sendungen teilen sich ein Token",
     "oauth_unavailable": (
@@ -330,6 +367,15 @@ _FIELD_TEXTS: tuple[tuple[str, str], ...] = (
     (
         r"must be text of at most (?P<n>\d+) characters, without spaces around it",
         "muss Text mit höchstens {n} Zeichen sein, ohne Leerzeichen davor oder danach",
+    ),
+    (r"must be entered again for another mailbox", "muss für ein anderes Postfach erneut eingegeben werden"),
+    (
+        r"can't remove the saved credential while it is the mail connection in use",
+        "die gespeicherte Anmeldeinformation kann nicht entfernt werden, solange sie die verwendete Mailverbindung ist",
+    ),
+    (
+        r"can't remove the saved credential and enter a new one at once",
+        "die gespeicherte Anmeldeinformation kann nicht gleichzeitig entfernt und neu eingegeben werden",
     ),
     (
         r"must be entered again for another host, port or username",

@@ -235,7 +235,10 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "description": "`password`, `microsoft365.clientSecret` or `microsoft365.certificate` (PEM private key "
                 "and certificate) and `google.serviceAccountKey` (the JSON key file's text) are accepted here and "
-                "never returned; a changed `microsoft365.tenantId` or `clientId` needs the secret again",
+                "never returned; a changed `microsoft365.tenantId` or `clientId` needs the secret again, a changed "
+                "`google.mailbox` the key again. `clearPassword: true`, `microsoft365.clearCredential: true` (the "
+                "client secret or certificate) and `google.clearServiceAccountKey: true` remove a saved secret; a "
+                "provider's is refused (field error) while `mode` is that provider",
             },
             "debugLoggingHours": {"type": "integer"},
         }

@@ -10,17 +10,12 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from typing import Protocol
+
+from models.token_cache import TokenCache
 
 # A token is renewed this long before it expires (at most a tenth of its life for short-lived tokens), so an SMTP
 # session that starts now does not sign in with a token that dies on the way.
 REFRESH_MARGIN = 300.0
-
-
-class TokenCache(Protocol):
-    def get(self, key: str) -> tuple[str, float] | None: ...
-    def set(self, key: str, token: str, expires_at: float) -> None: ...
-    def delete(self, key: str) -> None: ...
 
 
 def cache_key(client_key: str, *parts: str) -> str:

@@ -51,6 +51,11 @@ FAILURES: dict[str, tuple[str, str]] = {
         "Google refused the service account key",
         "The key was deleted or disabled; create a new JSON key for the service account and paste it here",
     ),
+    "oauth_clock_skew": (
+        "The provider refused the sign-in because this server's clock is off",
+        "Ask the operator of pagemail to synchronise the server's clock (NTP); the signed request was outside its "
+        "valid time range",
+    ),
     "oauth_mailbox_unknown": (
         "The provider does not know this mailbox",
         "Enter the address of an existing mailbox in your Google Workspace domain",
@@ -113,7 +118,7 @@ MICROSOFT_CODES = {
     "7000215": "oauth_secret_invalid",
     "7000222": "oauth_secret_expired",
     "700027": "oauth_certificate_invalid",  # not registered, or an invalid signature
-    "700024": "oauth_certificate_invalid",  # the assertion is outside its valid time range
+    "700024": "oauth_clock_skew",  # the client assertion is outside its valid time range: our clock
     "700023": "oauth_certificate_invalid",  # expired certificate on the app
     "65001": "oauth_consent_missing",
     "7000112": "oauth_consent_missing",  # the application is disabled in the tenant
@@ -142,6 +147,9 @@ def google_failure(body: Mapping[str, Any] | None, status: int | None) -> TokenE
     description = str((body or {}).get("error_description") or "").lower()
     if error == "unauthorized_client":
         return TokenError("oauth_delegation_missing", provider_error=error)
+    if error == "invalid_grant" and ("short-lived" in description or "timeframe" in description):
+        # "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe": our clock
+        return TokenError("oauth_clock_skew", provider_error=error)
     if error == "invalid_grant" and ("email" in description or "user id" in description):
         return TokenError("oauth_mailbox_unknown", provider_error=error)
     if error in ("invalid_grant", "invalid_client"):

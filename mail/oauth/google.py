@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from google.auth import crypt, exceptions, jwt
 from google.auth.transport.requests import Request
@@ -56,36 +57,48 @@ def key_problem(text: Any, extra_hosts: Iterable[str] = ()) -> str | None:
         if not isinstance(info.get(name), str) or not info[name].strip():
             return f"lacks {name}"
     try:
-        load_pem_private_key(info["private_key"].encode("utf-8"), password=None)
-    except (ValueError, TypeError):
+        key = load_pem_private_key(info["private_key"].encode("utf-8"), password=None)
+    except (ValueError, TypeError, UnicodeEncodeError):
         return "has a private_key that can't be read"
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return "must hold an RSA private key"  # Google signs service-account assertions with RS256 only
     return token_uri_problem(info["token_uri"], extra_hosts)
 
 
-def key_email(text: str | None) -> str:
-    """The key's client_email (not a secret; shown so the admin sees which key is saved)."""
+def fetch_token(
+    key_text: str,
+    mailbox: str,
+    ca_bundle: str | None = None,
+    *,
+    remaining: Callable[[], float],
+    extra_hosts: Iterable[str] = (),
+) -> tuple[str, float]:
+    """(access token, seconds it lives) or TokenError (Throttled for a 429).
+
+    The key was checked when saved; its token URI is checked again here, since the signed assertion goes there and
+    what is allowed may have changed since (another configuration, a key saved by an older release)."""
     try:
-        info = json.loads(text or "")
+        info = json.loads(key_text)
     except ValueError:
-        return ""
-    return str(info.get("client_email") or "") if isinstance(info, dict) else ""
-
-
-def fetch_token(key_text: str, mailbox: str, ca_bundle: str | None = None) -> tuple[str, float]:
-    """(access token, seconds it lives) or TokenError (Throttled for a 429). The key was checked when saved."""
-    info = json.loads(key_text)
-    now = int(time.time())
-    payload = {
-        "iss": info["client_email"],
-        "sub": mailbox,
-        "aud": info["token_uri"],
-        "scope": SCOPE,
-        "iat": now,
-        "exp": now + ASSERTION_LIFETIME,
-    }
-    session = RecordingSession(ca_bundle)
+        raise TokenError("oauth_key_invalid", provider_error="key") from None
+    if not isinstance(info, dict) or token_uri_problem(info.get("token_uri"), extra_hosts):
+        raise TokenError("oauth_key_invalid", provider_error="token_uri")
+    session = RecordingSession(ca_bundle, remaining)
     try:
-        assertion = jwt.encode(crypt.RSASigner.from_service_account_info(info), payload)
+        try:
+            now = int(time.time())
+            payload = {
+                "iss": info["client_email"],
+                "sub": mailbox,
+                "aud": info["token_uri"],
+                "scope": SCOPE,
+                "iat": now,
+                "exp": now + ASSERTION_LIFETIME,
+            }
+            assertion = jwt.encode(crypt.RSASigner.from_service_account_info(info), payload)
+        except (ValueError, TypeError, KeyError, exceptions.MalformedError):
+            # A key that can't sign (not RSA, damaged): told as a key problem, never a 500.
+            raise TokenError("oauth_key_invalid", provider_error="private_key") from None
         # No retries inside google-auth: a 429's Retry-After is honoured by the caller, within the send's budget.
         token, _expiry, _ = _client.jwt_grant(Request(session), info["token_uri"], assertion, can_retry=False)
     except exceptions.RefreshError:

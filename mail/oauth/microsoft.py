@@ -8,6 +8,7 @@ MSAL asks nobody but that host.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -71,9 +72,12 @@ def certificate_problem(text: str) -> str | None:
     return None
 
 
-def fetch_token(app: MicrosoftApp, ca_bundle: str | None = None) -> tuple[str, float]:
+def fetch_token(
+    app: MicrosoftApp, ca_bundle: str | None = None, *, remaining: Callable[[], float]
+) -> tuple[str, float]:
     """(access token, seconds it lives) or TokenError (Throttled for a 429)."""
-    session = RecordingSession(ca_bundle)
+    session = RecordingSession(ca_bundle, remaining)
+    result: Any = {}
     try:
         try:
             client = msal.ConfidentialClientApplication(
@@ -84,12 +88,16 @@ def fetch_token(app: MicrosoftApp, ca_bundle: str | None = None) -> tuple[str, f
                 instance_discovery=False,
                 token_cache=msal.TokenCache(),  # MSAL's own cache dies with this object; ours is mail.oauth.cache
             )
-            result = client.acquire_token_for_client(scopes=[SCOPE])
         except ValueError:
-            # The tenant's OpenID configuration was refused: MSAL says so in a ValueError, the answer says why.
-            result = {}
-        except requests.RequestException as exc:
-            raise TokenError("oauth_unavailable", provider_error=type(exc).__name__) from None
+            # MSAL says "the tenant's OpenID configuration was refused" in a ValueError; the recorded answer says
+            # why. Any other ValueError is about the credential MSAL was handed.
+            if session.last is None or session.last.status < 400:
+                code = "oauth_certificate_invalid" if app.certificate else "oauth_secret_invalid"
+                raise TokenError(code) from None
+        else:
+            result = client.acquire_token_for_client(scopes=[SCOPE])
+    except requests.RequestException as exc:
+        raise TokenError("oauth_unavailable", provider_error=type(exc).__name__) from None
     finally:
         session.close()
     token = result.get("access_token") if isinstance(result, dict) else None

@@ -12,13 +12,18 @@ from dataclasses import dataclass, field
 
 from mail.oauth.cache import CachedTokens
 from mail.oauth.errors import Throttled, TokenError, smtp_refusal
+from mail.oauth.http import WORST_CASE_FETCH
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 4
-# A throttled token call is tried again only when the wait leaves this much of the action's budget for the mail.
-BUDGET_RESERVE = 10.0
+# A throttled token call is tried again only when the wait leaves this much of the action's budget: the next token
+# call at its slowest, and then the mail.
+MAIL_RESERVE = 10.0
+BUDGET_RESERVE = WORST_CASE_FETCH + MAIL_RESERVE
 DEFAULT_WAIT = 2.0
+# The longest wait for a throttled provider, whatever it asks (its own figure is still reported).
+MAX_WAIT = 300.0
 
 
 @dataclass
@@ -28,7 +33,7 @@ class TokenSource:
     provider: str
     fetch: Callable[[], tuple[str, float]] = field(repr=False)
     tokens: CachedTokens = field(repr=False)
-    remaining: Callable[[], float] = lambda: 60.0
+    remaining: Callable[[], float] = field(repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def token(self) -> str:
@@ -47,7 +52,8 @@ class TokenSource:
             try:
                 return self.fetch()
             except Throttled as throttled:
-                wait = throttled.retry_after if throttled.retry_after is not None else DEFAULT_WAIT * attempt
+                asked = throttled.retry_after if throttled.retry_after is not None else DEFAULT_WAIT * attempt
+                wait = min(asked, MAX_WAIT)
                 if attempt == MAX_ATTEMPTS or wait + BUDGET_RESERVE > self.remaining():
                     raise
                 log.info("%s token endpoint throttled; trying again in %.1f s", self.provider, wait)

@@ -317,6 +317,16 @@ def test_google_workspace_set_up_from_the_key_file_tested_and_a_test_mail_from_t
     assert browser.find_element(By.CSS_SELECTOR, "input[name=smtp-mode][value=google]").is_selected()
     assert_secret_not_on_page(browser, key["private_key"].splitlines()[1], key["private_key_id"])
 
+    # Another mailbox without a new key: the saved key is not used for it; the page says so before and after asking.
+    assert not shown(browser, "google-key-again")
+    retype(browser, "google-mailbox", "someone.else@pagemail-demo.example")
+    assert shown(browser, "google-key-again")
+    check_result(browser)
+    error = wait(browser).until(ec.visibility_of_element_located((By.ID, "google-key-error")))
+    assert error.text.startswith("Enter the service account key again")
+    assert browser.find_element(By.ID, "smtp-result").text.startswith("Not tested.")
+    assert admin_settings(stack, admin)["smtp"]["google"]["mailbox"] == google["mailbox"]
+
 
 def test_google_workspace_without_domain_wide_delegation_is_told_with_the_fix(
     admin_stack: Any, browser: Chrome, demo: dict[str, Any]
@@ -369,3 +379,37 @@ def test_every_provider_string_of_the_page_is_in_english_and_german() -> None:
         assert strings["en"].get(key) and strings["de"].get(key), key
         if not key.startswith("guide.name"):
             assert strings["en"][key] != strings["de"][key], key
+
+
+def test_a_saved_provider_credential_is_removed_from_another_mode(
+    admin_stack: Any, browser: Chrome, demo: dict[str, Any]
+) -> None:
+    stack = admin_stack
+    admin = person(stack, "site-admin")
+    google = demo["google"]
+    answer = stack.api(
+        "PUT",
+        "/api/admin/settings",
+        admin["accountId"],
+        json={
+            "smtp": {
+                "mode": "google",
+                "google": {"mailbox": google["mailbox"], "serviceAccountKey": google["serviceAccountKey"]},
+            }
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    switch_user(browser, stack, admin)
+    open_admin_page(browser, stack)
+    # While Google sends the mail, its key can't go: no removal offered.
+    assert not shown(browser, "clear-google-choice") and not shown(browser, "provider-clear")
+
+    choose_mode(browser, "default")
+    assert shown(browser, "clear-google-choice") and not shown(browser, "clear-m365-choice")
+    click(browser, "#clear-google-key")
+    save_section(browser, "smtp")
+    assert section_status(browser, "smtp") == "Saved"
+    saved = admin_settings(stack, admin)["smtp"]
+    assert saved["mode"] == "default"
+    assert saved["google"]["serviceAccountKeySet"] is False and saved["google"]["mailbox"] == google["mailbox"]
+    assert not shown(browser, "provider-clear")  # nothing saved is left to remove

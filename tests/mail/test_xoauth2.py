@@ -43,6 +43,14 @@ def demo(sandbox: RunningSandbox) -> Iterator[dict[str, Any]]:
     sandbox.state.faults.reset()
 
 
+LOCAL = ("localhost", "127.0.0.1")  # the sandbox's token endpoint, allowed in local work
+
+
+def budget() -> float:
+    """The action's time left: plenty, for the tests that are not about the budget."""
+    return 60.0
+
+
 def ms_app(sandbox: RunningSandbox, demo: dict[str, Any], **change: str) -> microsoft.MicrosoftApp:
     ms = demo["microsoft365"]
     values = {"tenant_id": ms["tenantId"], "client_id": ms["clientId"], "client_secret": ms["clientSecret"], **change}
@@ -76,7 +84,7 @@ def test_the_xoauth2_response_is_the_documented_one() -> None:
 def test_microsoft_token_through_msal_asks_only_the_configured_authority(
     sandbox: RunningSandbox, demo: dict[str, Any]
 ) -> None:
-    token, lifetime = microsoft.fetch_token(ms_app(sandbox, demo), demo["smtp"]["caFile"])
+    token, lifetime = microsoft.fetch_token(ms_app(sandbox, demo), demo["smtp"]["caFile"], remaining=budget)
     assert token and lifetime == 3599
     grant = sandbox.state.providers.grant(token)
     assert grant is not None and grant.scopes == frozenset({"SMTP.SendAsApp"})
@@ -87,16 +95,24 @@ def test_microsoft_token_through_msal_asks_only_the_configured_authority(
 
 def test_the_private_ca_must_be_trusted(sandbox: RunningSandbox, demo: dict[str, Any]) -> None:
     with pytest.raises(TokenError) as caught:
-        microsoft.fetch_token(ms_app(sandbox, demo), None)  # the system store does not know the sandbox's CA
+        microsoft.fetch_token(
+            ms_app(sandbox, demo), None, remaining=budget
+        )  # the system store does not know the sandbox's CA
     assert caught.value.code == "oauth_unavailable" and caught.value.provider_error == "SSLError"
     with pytest.raises(TokenError) as caught:
-        google.fetch_token(demo["google"]["serviceAccountKey"], demo["google"]["mailbox"], None)
+        google.fetch_token(
+            demo["google"]["serviceAccountKey"], demo["google"]["mailbox"], None, remaining=budget, extra_hosts=LOCAL
+        )
     assert caught.value.code == "oauth_unavailable"
 
 
 def test_google_token_is_for_the_mailbox(sandbox: RunningSandbox, demo: dict[str, Any]) -> None:
     token, _ = google.fetch_token(
-        demo["google"]["serviceAccountKey"], demo["google"]["mailbox"], demo["smtp"]["caFile"]
+        demo["google"]["serviceAccountKey"],
+        demo["google"]["mailbox"],
+        demo["smtp"]["caFile"],
+        remaining=budget,
+        extra_hosts=LOCAL,
     )
     grant = sandbox.state.providers.grant(token)
     assert grant is not None and grant.account_id == demo["google"]["mailbox"]
@@ -162,8 +178,8 @@ def test_smtp_refusals(reply: str, code: str, provider_error: str) -> None:
 def test_a_refused_token_is_dropped_and_renewed_once(sandbox: RunningSandbox, demo: dict[str, Any]) -> None:
     cache = MemoryTokenCache()
     app = ms_app(sandbox, demo)
-    source = TokenSource("microsoft365", lambda: microsoft.fetch_token(app, demo["smtp"]["caFile"]),
-                         CachedTokens(cache, cache_key("tenant-a", "microsoft365")))  # fmt: skip
+    source = TokenSource("microsoft365", lambda: microsoft.fetch_token(app, demo["smtp"]["caFile"], remaining=budget),
+                         CachedTokens(cache, cache_key("tenant-a", "microsoft365")), budget)  # fmt: skip
     connection = server(sandbox, demo, source, demo["microsoft365"]["mailbox"])
     assert check_connection(connection).authenticated
     assert check_connection(connection).authenticated
@@ -175,13 +191,17 @@ def test_a_refused_token_is_dropped_and_renewed_once(sandbox: RunningSandbox, de
     with pytest.raises(MailServerError) as caught:
         check_connection(connection)
     assert (caught.value.code, caught.value.stage) == ("smtp_auth_disabled", "auth")
-    assert token_calls(sandbox) == [200, 200, 200]  # renewed once more, then the refusal is explained
+    assert token_calls(sandbox) == [200, 200]  # SMTP AUTH is off: a new token would not help, none is fetched
 
 
 def test_gmail_style_refusal_with_a_challenge_is_read(sandbox: RunningSandbox, demo: dict[str, Any]) -> None:
     key, mailbox = demo["google"]["serviceAccountKey"], demo["google"]["mailbox"]
-    source = TokenSource("google", lambda: google.fetch_token(key, mailbox, demo["smtp"]["caFile"]),
-                         CachedTokens(MemoryTokenCache(), cache_key("tenant-a", "google")))  # fmt: skip
+    ca_file = demo["smtp"]["caFile"]
+
+    def fetch() -> tuple[str, float]:
+        return google.fetch_token(key, mailbox, ca_file, remaining=budget, extra_hosts=LOCAL)
+
+    source = TokenSource("google", fetch, CachedTokens(MemoryTokenCache(), cache_key("tenant-a", "google")), budget)
     # Signing in as another mailbox than the token's: Gmail answers a 334 challenge, then 535 5.7.8.
     with pytest.raises(MailServerError) as caught:
         check_connection(server(sandbox, demo, source, demo["google"]["otherMailbox"]))
@@ -194,7 +214,7 @@ def test_throttling_waits_for_retry_after_within_the_budget(sandbox: RunningSand
     sandbox.state.faults.replace({"rules": [rule]})
     waits: list[float] = []
     app = ms_app(sandbox, demo)
-    source = TokenSource("microsoft365", lambda: microsoft.fetch_token(app, demo["smtp"]["caFile"]),
+    source = TokenSource("microsoft365", lambda: microsoft.fetch_token(app, demo["smtp"]["caFile"], remaining=budget),
                          CachedTokens(MemoryTokenCache(), "k"), remaining=lambda: 60.0, sleep=waits.append)  # fmt: skip
     assert source.token()
     assert waits == [7.0] and token_calls(sandbox) == [429, 200]
@@ -273,12 +293,16 @@ def test_tokens_are_shared_through_redis_sealed(
     app = ms_app(sandbox, demo)
 
     def fetch() -> tuple[str, float]:
-        return microsoft.fetch_token(app, demo["smtp"]["caFile"])
+        return microsoft.fetch_token(app, demo["smtp"]["caFile"], remaining=budget)
 
     try:
         # Two instances of the app, one Redis: the second one uses the first one's token.
-        first = TokenSource("microsoft365", fetch, CachedTokens(RedisTokenCache(redis_client, box, prefix), key))
-        second = TokenSource("microsoft365", fetch, CachedTokens(RedisTokenCache(redis_client, box, prefix), key))
+        first = TokenSource(
+            "microsoft365", fetch, CachedTokens(RedisTokenCache(redis_client, box, prefix), key), budget
+        )
+        second = TokenSource(
+            "microsoft365", fetch, CachedTokens(RedisTokenCache(redis_client, box, prefix), key), budget
+        )
         token = first.token()
         assert second.token() == token
         assert token_calls(sandbox) == [200]
@@ -296,10 +320,166 @@ def test_tokens_are_shared_through_redis_sealed(
 def test_smtp_auth_error_details_never_carry_the_token(sandbox: RunningSandbox, demo: dict[str, Any]) -> None:
     sandbox.state.providers.configure({"trouble": "mailbox_not_authorized"})
     app = ms_app(sandbox, demo)
-    source = TokenSource("microsoft365", lambda: microsoft.fetch_token(app, demo["smtp"]["caFile"]),
-                         CachedTokens(MemoryTokenCache(), "k"))  # fmt: skip
+    source = TokenSource("microsoft365", lambda: microsoft.fetch_token(app, demo["smtp"]["caFile"], remaining=budget),
+                         CachedTokens(MemoryTokenCache(), "k"), budget)  # fmt: skip
     with pytest.raises(MailServerError) as caught:
         check_connection(server(sandbox, demo, source, demo["microsoft365"]["mailbox"]))
     issued = list(sandbox.state.providers.tokens._grants)
     assert issued and not any(token in repr(caught.value.details) for token in issued)
     assert caught.value.code == "smtp_mailbox_not_authorized"
+
+
+def ec_key_text(demo: dict[str, Any]) -> str:
+    """The demo key file with an EC private key in it (readable PEM, but no RSA key)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return key_with(demo, private_key=pem.decode())
+
+
+def test_a_key_that_is_not_rsa_is_refused_and_never_a_crash(sandbox: RunningSandbox, demo: dict[str, Any]) -> None:
+    key = ec_key_text(demo)
+    assert google.key_problem(key, LOCAL) == "must hold an RSA private key"
+    # A key saved before the check (or damaged since): a clear error, nothing sent.
+    with pytest.raises(TokenError) as caught:
+        google.fetch_token(key, demo["google"]["mailbox"], demo["smtp"]["caFile"], remaining=budget, extra_hosts=LOCAL)
+    assert caught.value.code == "oauth_key_invalid"
+    assert token_calls(sandbox) == []
+
+
+def test_the_token_uri_is_checked_again_before_the_assertion_goes_out(
+    sandbox: RunningSandbox, demo: dict[str, Any]
+) -> None:
+    key = demo["google"]["serviceAccountKey"]  # its token URI is the sandbox's, on localhost
+    with pytest.raises(TokenError) as caught:
+        google.fetch_token(key, demo["google"]["mailbox"], demo["smtp"]["caFile"], remaining=budget)
+    assert (caught.value.code, caught.value.provider_error) == ("oauth_key_invalid", "token_uri")
+    assert token_calls(sandbox) == []
+
+
+def test_no_token_request_outlasts_the_budget(sandbox: RunningSandbox, demo: dict[str, Any]) -> None:
+    with pytest.raises(TokenError) as caught:
+        microsoft.fetch_token(ms_app(sandbox, demo), demo["smtp"]["caFile"], remaining=lambda: 0.0)
+    assert caught.value.code == "oauth_unavailable"
+    assert token_calls(sandbox) == []
+
+
+def test_the_token_comes_before_the_connection(demo: dict[str, Any]) -> None:
+    """A token problem is told as one, even when the mail server is unreachable: nothing connects before it."""
+
+    def refuse() -> tuple[str, float]:
+        raise TokenError("oauth_secret_invalid", provider_error="AADSTS7000215")
+
+    source = TokenSource("microsoft365", refuse, CachedTokens(MemoryTokenCache(), "k"), budget)
+    with socket_nobody_listens_on() as port:
+        unreachable = SmtpServer("localhost", port, "starttls", "a@b.example", allow_private=True, oauth=source)
+        with pytest.raises(MailServerError) as caught:
+            check_connection(unreachable)
+    assert (caught.value.code, caught.value.stage) == ("oauth_secret_invalid", "token")
+
+
+def socket_nobody_listens_on() -> Any:
+    """A port bound but never listened on: connecting to it is refused."""
+    import contextlib
+    import socket
+
+    @contextlib.contextmanager
+    def bound() -> Iterator[int]:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            yield sock.getsockname()[1]
+
+    return bound()
+
+
+def ms_source(sandbox: RunningSandbox, demo: dict[str, Any]) -> TokenSource:
+    app = ms_app(sandbox, demo)
+    return TokenSource("microsoft365", lambda: microsoft.fetch_token(app, demo["smtp"]["caFile"], remaining=budget),
+                       CachedTokens(MemoryTokenCache(), "k"), budget)  # fmt: skip
+
+
+def test_a_temporary_sign_in_failure_keeps_the_token(sandbox: RunningSandbox, demo: dict[str, Any]) -> None:
+    source = ms_source(sandbox, demo)
+    connection = server(sandbox, demo, source, demo["microsoft365"]["mailbox"])
+    sandbox.state.providers.configure({"trouble": "smtp_auth_busy"})
+    with pytest.raises(MailServerError) as caught:
+        check_connection(connection)
+    assert (caught.value.code, caught.value.stage, caught.value.details["smtpCode"]) == ("smtp_temporary", "auth", 454)
+    sandbox.state.providers.reset()
+    assert check_connection(connection).authenticated
+    assert token_calls(sandbox) == [200]  # the token was good all along: kept, not renewed
+
+
+def test_a_renewed_token_gets_a_new_connection_when_the_server_hung_up(
+    sandbox: RunningSandbox, demo: dict[str, Any]
+) -> None:
+    source = ms_source(sandbox, demo)
+    connection = server(sandbox, demo, source, demo["microsoft365"]["mailbox"])
+    assert check_connection(connection).authenticated
+    sandbox.state.providers.tokens.revoke_all()
+    sandbox.state.providers.configure({"trouble": "hang_up_after_refusal"})
+    assert check_connection(connection).authenticated
+    assert token_calls(sandbox) == [200, 200]
+
+
+@pytest.mark.parametrize(
+    ("user", "token"),
+    [("dörte@example.com", "ya29.token"), ("a@example.com", "tok\x01en"), ("a@example.com\x01auth=x", "ya29")],
+)
+def test_xoauth2_carries_only_printable_ascii(user: str, token: str) -> None:
+    with pytest.raises(MailServerError) as caught:
+        xoauth2_response(user, token)
+    assert (caught.value.code, caught.value.stage) == ("smtp_auth", "auth")
+
+
+def test_a_mailbox_that_is_not_ascii_fails_cleanly_and_closes(sandbox: RunningSandbox, demo: dict[str, Any]) -> None:
+    source = ms_source(sandbox, demo)
+    with pytest.raises(MailServerError) as caught:
+        check_connection(server(sandbox, demo, source, "dörte@pagemail-demo.example"))
+    assert (caught.value.code, caught.value.stage) == ("smtp_auth", "auth")
+
+
+def test_throttling_reports_the_providers_own_retry_after() -> None:
+    from mail.oauth.errors import Throttled
+
+    def throttled() -> tuple[str, float]:
+        raise Throttled(3600.0)
+
+    waits: list[float] = []
+    source = TokenSource("google", throttled, CachedTokens(MemoryTokenCache(), "k"), budget, sleep=waits.append)
+    with pytest.raises(TokenError) as caught:
+        source.token()
+    assert caught.value.details["retryAfter"] == 3600 and waits == []
+
+
+@pytest.mark.parametrize(
+    ("failure", "provider_error"),
+    [
+        (lambda: microsoft_failure({"error": "invalid_client", "error_codes": [700024]}, 401), "AADSTS700024"),
+        (
+            lambda: google_failure(
+                {"error": "invalid_grant", "error_description": "Invalid JWT: Token must be a short-lived token "
+                 "(60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim."}, 400
+            ),
+            "invalid_grant",
+        ),
+    ],
+)  # fmt: skip
+def test_a_clock_that_is_off_is_named(failure: Any, provider_error: str) -> None:
+    error = failure()
+    assert (error.code, error.provider_error) == ("oauth_clock_skew", provider_error)
+
+
+def test_a_certificate_msal_cant_use_is_named_as_such(sandbox: RunningSandbox, demo: dict[str, Any]) -> None:
+    """MSAL's ValueError about the credential (not the tenant's discovery) is told as a certificate problem."""
+    damaged = (
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    )
+    with pytest.raises(TokenError) as caught:
+        microsoft.fetch_token(ms_app(sandbox, demo, certificate=damaged), demo["smtp"]["caFile"], remaining=budget)
+    assert caught.value.code == "oauth_certificate_invalid"
+    assert token_calls(sandbox) == []  # nothing was sent with it
