@@ -26,6 +26,16 @@ class Decision:
     allowed: bool
     code: str = ""
     message: str = ""
+    group_ids: Sequence[str] = ()  # the groups whose members may send, when that is why the user may not
+
+
+# A refusal names the groups a sender would have to be in (as far as the sender may see them).
+GROUP_REFUSALS = {
+    "not_in_allowed_groups": "Your site admin allows only members of these groups to send pages as mail: {groups}.",
+    "not_in_space_groups": (
+        "The space admin allows only members of these groups to send pages from this space: {groups}."
+    ),
+}
 
 
 def user_group_ids(client: RestClient, account_id: str) -> set[str]:
@@ -69,8 +79,20 @@ def decide(rules: Rules, groups_of_user: Callable[[], set[str]]) -> Decision:
     groups = groups_of_user()
     for allowed, code, message in needed:
         if not groups.intersection(allowed):
-            return Decision(False, code, message)
+            return Decision(False, code, message, tuple(allowed))
     return Decision(True)
+
+
+def refusal_details(user_client: RestClient, decision: Decision) -> tuple[str, dict[str, str]]:
+    """The refusal's message and details, naming the groups that may send when the user can see their names."""
+    template = GROUP_REFUSALS.get(decision.code)
+    if template is None or not decision.group_ids:
+        return decision.message, {}
+    names = sorted({name for name in group_names(user_client, decision.group_ids).values() if name}, key=str.lower)
+    if not names:
+        return decision.message, {}
+    listed = ", ".join(names)
+    return template.format(groups=listed), {"groups": listed}
 
 
 def _has_operation(answer: object, operation: str, target: str) -> bool:

@@ -26,7 +26,7 @@ from mail.page import (
     fetch_page,
     list_attachments,
 )
-from mail.permissions import Decision, Rules, decide, user_group_ids
+from mail.permissions import Decision, Rules, decide, refusal_details, user_group_ids
 from mail.recipients import (
     FIELDS,
     Field,
@@ -218,7 +218,8 @@ def page_and_permission(
         rules, lambda: user_group_ids(ctx.user_client, ctx.account_id) if needs_groups else set()
     )
     if not decision.allowed:
-        raise ForbiddenError(decision.message, code=decision.code)
+        message, details = refusal_details(ctx.user_client, decision)
+        raise ForbiddenError(message, code=decision.code, details=details)
     return page, me if isinstance(me, dict) else {}, attachments
 
 

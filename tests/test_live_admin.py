@@ -179,11 +179,41 @@ def test_group_restriction_refuses_outsiders_with_a_reason(admin_stack: LiveStac
     assert saved.json()["permissions"]["groups"] == [{"groupId": design, "name": "design"}]
     refused = stack.api("POST", "/api/send", DIETER, json={"contentId": ENG_PAGE, "to": [{"accountId": ADA}]})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_in_allowed_groups"
+    # The refusal says which group a sender must be in, not "certain groups".
+    assert refused.json()["error"]["details"] == {"groups": "design"}
+    assert refused.json()["error"]["message"].endswith("to send pages as mail: design.")
+    german = stack.api(
+        "POST",
+        "/api/send",
+        DIETER,
+        json={"contentId": ENG_PAGE, "to": [{"accountId": ADA}]},
+        headers={"X-Pagemail-Locale": "de-DE"},
+    ).json()["error"]["message"]
+    assert german == "Ihr Site-Admin erlaubt nur Mitgliedern dieser Gruppen, Seiten als E-Mail zu senden: design."
     setup = stack.api("GET", f"/api/pages/{ENG_PAGE}/attachments", DIETER).json()
     assert setup["canSend"] is False and setup["reason"]
     allowed = stack.api("POST", "/api/send", BEN, json={"contentId": ENG_PAGE, "to": [{"accountId": ADA}]})
     assert allowed.status_code == 200, allowed.text
     assert len(stack.catcher.wait_for(1)) == 1
+
+
+def test_a_space_group_refusal_names_the_groups(admin_stack: LiveStack) -> None:
+    stack = admin_stack
+    design = next(
+        g["groupId"]
+        for g in stack.api("GET", "/api/recipients", BEN, params={"query": "design"}).json()["groups"]
+        if g["name"] == "design"
+    )
+    saved = stack.api("PUT", "/api/spaces/ENG/settings", BEN, json={"enabled": True, "groups": [design]})
+    assert saved.status_code == 200, saved.text
+    try:
+        refused = stack.api("POST", "/api/send", DIETER, json={"contentId": ENG_PAGE, "to": [{"accountId": ADA}]})
+        error = refused.json()["error"]
+        assert refused.status_code == 403 and error["code"] == "not_in_space_groups"
+        assert error["details"] == {"groups": "design"}
+        assert error["message"].endswith("to send pages from this space: design.")
+    finally:
+        assert stack.api("PUT", "/api/spaces/ENG/settings", BEN, json={"enabled": True, "groups": []}).ok
 
 
 def test_space_settings_only_for_space_admins(admin_stack: LiveStack) -> None:

@@ -55,9 +55,11 @@ GERMAN: dict[str, Entry] = {
     "not_space_admin": ("Nur Bereichsadministratoren können die pagemail-Einstellungen dieses Bereichs ändern.",),
     "space_disabled": ("pagemail ist in diesem Bereich ausgeschaltet.",),
     "not_in_allowed_groups": (
+        "Ihr Site-Admin erlaubt nur Mitgliedern dieser Gruppen, Seiten als E-Mail zu senden: {groups}.",
         "Ihr Site-Admin erlaubt nur Mitgliedern bestimmter Gruppen, Seiten als E-Mail zu senden.",
     ),
     "not_in_space_groups": (
+        "Der Bereichsadmin erlaubt nur Mitgliedern dieser Gruppen, Seiten aus diesem Bereich zu senden: {groups}.",
         "Der Bereichsadmin erlaubt nur Mitgliedern bestimmter Gruppen, Seiten aus diesem Bereich zu senden.",
     ),
     "page_not_found": ("Diese Seite gibt es nicht, oder Sie dürfen sie nicht sehen.",),
