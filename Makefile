@@ -45,7 +45,18 @@ forge-ui:
 		echo "NOT BUILT: the Forge app's Custom UI needs npm (apt-get install nodejs npm); the Connect app works without it"; \
 	fi
 
+# The load benchmark's generator is wrk: installed here when missing and this user can (root with apt-get);
+# otherwise the benchmark falls back to its Python generator and says so.
 bench: install
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1 \
+			|| (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null) \
+			|| echo "NOTE: could not install wrk; the load benchmark uses its Python load generator"; \
+		else \
+			echo "NOTE: wrk is not installed (apt-get install wrk, as root); the load benchmark uses its Python load generator"; \
+		fi; \
+	fi
 	$(BIN)/python -m bench
 
 lint: install

@@ -62,6 +62,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[s
     # Redis (tokens stored encrypted) when REDIS_URL is set, so instances share grants; memory otherwise.
     tokens = token_cache_from_config(app.config, box)
     app.extensions["pagemail.user_tokens"] = UserTokens(app.config["OAUTH_AUTH_SERVER_URL"], session, tokens)
+    app.extensions["pagemail.token_cache"] = tokens  # mail-provider tokens share it (keys of their own)
 
     # The API's doors (DESIGN §11): Connect's context tokens always; Forge's invocation tokens when it is set up.
     register_door(app, "JWT", authenticate_context_token)
@@ -74,4 +75,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[s
 
     register_views(app)
     install_request_logging(app)
+    from views.modules import ModulePageFastPath
+
+    app.wsgi_app = ModulePageFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

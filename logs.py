@@ -1,4 +1,10 @@
-"""JSON logs without personal data: no IPs, no query strings (they carry JWTs), no tokens, secrets or names."""
+"""JSON logs without personal data: no IPs, no query strings (they carry JWTs), no tokens, secrets or names.
+
+One line per request. Under the production server its access line is that line: the server marks the request
+(`SERVER_LOGS_REQUEST` in the WSGI environ) and reads the app's fields back from `REQUEST_FIELDS` after the
+response, so a request costs one log write instead of two (deploy/gunicorn_logging.py). Elsewhere (`flask run`,
+tests) the app writes the line itself.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +36,10 @@ SAFE_FIELDS = (
 QUERY = re.compile(r"\?[^\s\"]*")
 LEADING_ADDRESS = re.compile(r"^\S+ - - \[[^\]]*\] ")
 BEARER = re.compile(r"(JWT|Bearer)\s+[A-Za-z0-9._~+/=-]+")
+# WSGI environ keys shared with the server that writes the access line (deploy/gunicorn_logging.py).
+SERVER_LOGS_REQUEST = "pagemail.server_logs_request"
+REQUEST_FIELDS = "pagemail.request_fields"
+REQUEST_LOG = logging.getLogger("pagemail.request")
 
 
 def scrub(text: str) -> str:
@@ -77,26 +87,43 @@ def configure_logging(level: int = logging.INFO) -> None:
     werkzeug.handlers.clear()
 
 
-def install_request_logging(app: Flask) -> None:
-    log = logging.getLogger("pagemail.request")
+def write_request_line(
+    environ: dict[str, Any],
+    method: str,
+    route: str,
+    status: int,
+    *,
+    tenant_id: int | None,
+    started: float | None,
+    error_code: str | None = None,
+) -> None:
+    """The request's log line, or its fields handed to the server that writes it (see above)."""
+    fields: dict[str, Any] = {"route": route, "tenant_id": tenant_id, "error_code": error_code}
+    if environ.get(SERVER_LOGS_REQUEST):
+        environ[REQUEST_FIELDS] = fields  # the server's access line carries them, with its own timing
+        return
+    fields["method"] = method
+    fields["status"] = status
+    fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1) if started else None
+    REQUEST_LOG.info("request", extra=fields)
 
+
+def install_request_logging(app: Flask) -> None:
     @app.before_request
     def _start_timer() -> None:
         g.request_started = time.perf_counter()
 
     @app.after_request
     def _log_request(response: Response) -> Response:
-        started = g.get("request_started")
         identity = g.get("identity")
-        log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "route": request.url_rule.endpoint if request.url_rule else "unmatched",
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
-                "tenant_id": identity.tenant.id if identity else None,
-                "error_code": g.get("error_code"),
-            },
+        rule = request.url_rule
+        write_request_line(
+            request.environ,
+            request.method,
+            rule.endpoint if rule else "unmatched",
+            response.status_code,
+            tenant_id=identity.tenant.id if identity else None,
+            started=g.get("request_started"),
+            error_code=g.get("error_code"),
         )
         return response

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 
 from connect.confluence import AppCredentials, UserCredentials
 from connect.outgoing import TenantAccess
@@ -30,6 +30,7 @@ __all__ = [
     "Identity",
     "authenticate",
     "authenticate_context_token",
+    "cached_module_tenant",
     "context_token_required",
     "current_identity",
     "module_token_required",
@@ -130,3 +131,26 @@ def module_token_required(view: Callable[P, R]) -> Callable[P, R]:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def cached_module_tenant(
+    app: Flask, token: str, path: str, params: list[tuple[str, str]], base_path: str
+) -> CachedTenant | None:
+    """A module URL's token checked against this process's tenant cache alone (no database, no request context):
+    the tenant when the token is good, None when the full check must decide (a cache miss, a disabled tenant, any
+    refusal). The full check (`module_token_required`) then runs from scratch and answers as always."""
+    cache: TenantCache = app.extensions["pagemail.tenants"]
+    found: list[CachedTenant] = []
+
+    def secret_for(client_key: str) -> str | None:
+        entry = cache.get(client_key)
+        if entry is None or not entry.enabled:
+            return None
+        found.append(entry)
+        return entry.secret
+
+    try:
+        verify_hs256(token, secret_for=secret_for, expected_qsh=lambda: qsh("GET", path, params, base_path))
+    except AuthError:
+        return None
+    return found[0]

@@ -6,14 +6,18 @@ canonical request = METHOD '&' canonical-URI '&' canonical-query (see the Connec
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from urllib.parse import parse_qsl, quote, urlsplit
+import re
+from collections.abc import Iterable, Iterator
+from urllib.parse import quote, unquote, urlsplit
 
 CONTEXT_QSH = "context-qsh"
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
 def percent_encode(value: str) -> str:
     # RFC 3986 unreserved characters stay; everything else is %XX with upper-case hex (space → %20, * → %2A).
+    if _UNRESERVED.fullmatch(value):
+        return value  # most names and values: nothing to encode
     return quote(value, safe="-_.~")
 
 
@@ -47,13 +51,31 @@ def canonical_query(params: Iterable[tuple[str, str]]) -> str:
     )
 
 
+def _unquote_plus(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    return unquote(text) if "%" in text else text
+
+
+def iter_query(query_string: str, skip: str | None = None) -> Iterator[tuple[str, str]]:
+    """`urllib.parse.parse_qsl(query, keep_blank_values=True)`, lazily: '+' means space, valueless parameters
+    count with an empty value, empty parts are skipped. Parameters named `skip` are left out undecoded (the qsh
+    ignores `jwt`, the longest value)."""
+    for part in query_string.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        name = _unquote_plus(name)
+        if name != skip:
+            yield name, _unquote_plus(value)
+
+
 def parse_query(query_string: str) -> list[tuple[str, str]]:
-    # '+' means space in a query string; valueless parameters count with an empty value.
-    return parse_qsl(query_string, keep_blank_values=True)
+    return list(iter_query(query_string))
 
 
 def canonical_request(method: str, path: str, query: Iterable[tuple[str, str]] | str, base_path: str = "") -> str:
-    params = parse_query(query) if isinstance(query, str) else query
+    params = iter_query(query, skip="jwt") if isinstance(query, str) else query
     return f"{method.upper()}&{canonical_uri(path, base_path)}&{canonical_query(params)}"
 
 

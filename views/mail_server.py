@@ -44,8 +44,7 @@ def decrypted_secret(token: str | None, client_key: str, field: str, code: str =
 
 def _token_cache() -> TokenCache:
     """The app's token cache (Redis, sealed, when REDIS_URL is set; memory otherwise), shared with Atlassian's."""
-    extensions = current_app.extensions
-    return extensions.get("pagemail.token_cache") or extensions["pagemail.user_tokens"].cache
+    return current_app.extensions["pagemail.token_cache"]
 
 
 def _provider_server(

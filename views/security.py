@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response
@@ -17,8 +19,11 @@ def frame_ancestors(allowed_hosts: str, allow_insecure: bool) -> str:
     return " ".join(sources)
 
 
-def install_security_headers(app: Flask) -> None:
-    config = app.config
+HEADERS = "pagemail.security_headers"
+
+
+def security_headers(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every response's security headers, worked out once from the configuration."""
     all_js = urlsplit(config["CONNECT_ALL_JS_URL"])
     # Local work against an http:// sandbox: its avatars and images must show too.
     insecure_sources = (
@@ -42,15 +47,31 @@ def install_security_headers(app: Flask) -> None:
             + frame_ancestors(config["CONNECT_ALLOWED_HOSTS"], config["CONNECT_ALLOW_INSECURE_HOSTS"]),
         ]
     )
-    production = config["IS_PRODUCTION"]
+    headers = [
+        ("Content-Security-Policy", csp),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cache-Control", "no-store"),
+    ]
+    if config["IS_PRODUCTION"]:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
+# A view may set its own policy or caching; the other headers are always ours.
+VIEW_MAY_SET = frozenset({"Content-Security-Policy", "Cache-Control"})
+
+
+def install_security_headers(app: Flask) -> None:
+    fixed = security_headers(app.config)
+    app.extensions[HEADERS] = fixed
 
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", csp)
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "no-referrer"
-        headers.setdefault("Cache-Control", "no-store")
-        if production:
-            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        for name, value in fixed:
+            if name in VIEW_MAY_SET:
+                headers.setdefault(name, value)
+            else:
+                headers[name] = value
         return response

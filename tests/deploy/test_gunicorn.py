@@ -151,9 +151,19 @@ def test_served_and_logged_without_address_query_or_token(tmp_path: Path, access
         by_status = {(entry["path"], entry["status"]) for entry in access}
         assert {("/health", 200), ("/dialog/send", 401), ("/dialog/send", 200), ("/ready", 200)} <= by_status
         assert all(
-            set(entry) == {"time", "level", "logger", "method", "path", "status", "bytes", "duration_ms"}
+            set(entry)
+            == {"time", "level", "logger", "method", "path", "status", "bytes", "duration_ms"}
+            | {"route", "tenant_id", "error_code"}
             for entry in access
         )
+        # One line per request: the app's fields ride on the access line, and the app writes none of its own.
+        served = [entry for entry in access if entry["path"] == "/dialog/send"]
+        assert {(e["status"], e["route"], e["error_code"]) for e in served} == {
+            (401, "modules.send_dialog", "unauthorized"),
+            (200, "modules.send_dialog", None),
+        }
+        assert [e["tenant_id"] for e in served if e["status"] == 200] == [1]
+        assert '"logger":"pagemail.request"' not in output
 
 
 def test_gunicorn_refuses_to_boot_with_unsafe_production_settings(tmp_path: Path) -> None:
