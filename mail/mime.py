@@ -99,8 +99,9 @@ def _check(value: str, what: str) -> str:
 
 def _checked_headers(message: EmailMessage) -> None:
     """Every header, as it will be written, is one header: its folded lines all continue it. Whatever the
-    interpreter's email package does with a value, a mail with an extra header line is never sent."""
-    for name, value in message.items():
+    interpreter's email package does with a value, a mail with an extra header line is never sent. (The stored
+    values are what the generator folds and writes: header objects, or the exact text of a header set raw.)"""
+    for name, value in message.raw_items():
         folded = POLICY.fold(name, value)
         lines = folded.split("\n")
         if lines[-1] != "" or any(not line.startswith((" ", "\t")) for line in lines[1:-1]) or "\r" in folded:
@@ -130,9 +131,48 @@ def _recipients(values: Sequence[str | GroupLabel], what: str) -> list[Address |
 
 def _set_recipients(message: EmailMessage, to: list[Address | Group], cc: list[Address | Group]) -> None:
     """To and Cc; with neither, an empty group keeps the To header valid without naming anyone."""
-    message["To"] = to if to else Group("undisclosed-recipients")
+    _set_header(message, "To", to if to else [Group("undisclosed-recipients")])
     if cc:
-        message["Cc"] = cc
+        _set_header(message, "Cc", cc)
+
+
+# Top-level headers of the usual shapes (plain ASCII names and addresses, a short ASCII subject, on one line) are
+# stored as the exact text the email package writes for them: parsing each value through the header registry was
+# most of the cost of assembling a small mail. Anything else (non-ASCII, quoting, encoded words, folding) goes through
+# the registry as before; tests/mail/test_mime_headers.py checks that both ways write the same bytes.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+"  # RFC 5322 atext without "=" and "?" (no encoded word can start)
+_PLAIN_PHRASE = re.compile(rf"{_ATEXT}(?: {_ATEXT})*")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_DOMAIN = re.compile(_LABEL + r"(?:\." + _LABEL + ")*")
+_PLAIN_ADDR_SPEC = re.compile(_ATEXT + r"(?:\." + _ATEXT + ")*@" + _PLAIN_DOMAIN.pattern)
+_PLAIN_UNSTRUCTURED = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII words, single spaces
+_MAX_LINE = 78  # the email package folds (rewrites) a longer line
+
+
+def _plain_mailbox(value: Address | Group) -> str | None:
+    """The header text of an address or an empty group, when it needs no quoting or encoding; else None."""
+    if isinstance(value, Group):
+        name = value.display_name
+        plain = not value.addresses and name is not None and _PLAIN_PHRASE.fullmatch(name)
+        return f"{name}:;" if plain else None
+    if not _PLAIN_ADDR_SPEC.fullmatch(value.addr_spec):
+        return None
+    if not value.display_name:
+        return value.addr_spec
+    return f"{value.display_name} <{value.addr_spec}>" if _PLAIN_PHRASE.fullmatch(value.display_name) else None
+
+
+def _set_header(message: EmailMessage, name: str, value: Address | Group | list[Address | Group] | str) -> None:
+    """message[name] = value, stored as its written text when it has a plain shape (see above)."""
+    if isinstance(value, str):
+        text: str | None = value if _PLAIN_UNSTRUCTURED.fullmatch(value) and "=?" not in value else None
+    else:
+        shown = [_plain_mailbox(item) for item in (value if isinstance(value, list) else [value])]
+        text = None if None in shown else ", ".join(shown)  # type: ignore[arg-type]
+    if text is not None and len(name) + 2 + len(text) <= _MAX_LINE:
+        message.set_raw(name, text)
+    else:
+        message[name] = value
 
 
 def _quoted_printable(text: str) -> str:
@@ -153,7 +193,9 @@ def _base64_lines(data: bytes | bytearray) -> str:
 # assembling a message. Only values of these shapes take that path; anything else goes through the header registry.
 _TOKEN_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
 _PLAIN_CID = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,64}")
-_PLAIN_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,39}")
+# Printable ASCII but for the quote and the backslash (header_text has made spaces single); the name is always
+# written quoted, so spaces, parentheses and the like ("MicrosoftTeams-image (37).png") need nothing more.
+_PLAIN_FILENAME = re.compile(r"[A-Za-z0-9][ !#-\[\]-~]{0,39}")
 
 
 def _leaf(headers: list[tuple[str, str]], payload: str) -> EmailMessage:
@@ -269,13 +311,13 @@ def build_message(
         extras.append((name, value))
 
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = sender
+    _set_header(msg, "From", sender)
     _set_recipients(msg, to_addresses, cc_addresses)
     if reply is not None:
-        msg["Reply-To"] = reply
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=message_id_domain.strip() or "pagemail.local")
+        _set_header(msg, "Reply-To", reply)
+    _set_header(msg, "Subject", subject)
+    _set_header(msg, "Date", format_datetime(datetime.now(UTC)))
+    _set_message_id(msg, message_id_domain)
     for name, value in extras:
         msg[name] = value
     msg.set_raw("MIME-Version", "1.0")
@@ -312,10 +354,18 @@ def readdress(
     A send split into several mails reuses one assembled message (its parts are the bulk of the memory)."""
     to_addresses = _recipients(to, "to")
     cc_addresses = _recipients(cc, "cc")
+    _check(message_id_domain, "message_id_domain")
     for name in ("To", "Cc", "Message-ID"):
         del message[name]
     _set_recipients(message, to_addresses, cc_addresses)
-    message["Message-ID"] = make_msgid(
-        domain=_check(message_id_domain, "message_id_domain").strip() or "pagemail.local"
-    )
+    _set_message_id(message, message_id_domain)
     _checked_headers(message)
+
+
+def _set_message_id(message: EmailMessage, domain: str) -> None:
+    domain = domain.strip() or "pagemail.local"
+    message_id = make_msgid(domain=domain)
+    if _PLAIN_DOMAIN.fullmatch(domain):
+        _set_header(message, "Message-ID", message_id)
+    else:
+        message["Message-ID"] = message_id
