@@ -7,7 +7,8 @@ accepted where the other is expected.
 Every iframe load and API call checks one of these, so the check is done in one pass: the token is split and its
 header and claims are base64- and JSON-decoded once, the signature is one HMAC-SHA256 compared in constant time,
 and the claims are checked as PyJWT checks them (`exp`, `iat`, `nbf` with 30 s leeway; `iss`, `exp`, `iat`, `qsh`
-required). `tests/connect/test_tokens.py` holds this to PyJWT's answers.
+required), only stricter where PyJWT is lax: times must be finite numbers (not strings, booleans, NaN or
+infinity). `tests/connect/test_tokens.py` holds this to PyJWT's answers and names where it is stricter.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,8 +59,12 @@ def _b64url(segment: bytes) -> bytes:
     return base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: an exp of NaN would never expire
+
+
 def _json_object(segment: bytes) -> dict[str, Any]:
-    value = json.loads(_b64url(segment))
+    value = json.loads(_b64url(segment), parse_constant=_no_constant)
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")
     return value
@@ -75,7 +81,7 @@ def parse_token(token: str) -> ParsedToken:
         if not dot or b"." in payload:
             raise ValueError("not three segments")
         return ParsedToken(_json_object(header), _json_object(payload), signing_input, _b64url(signature))
-    except (ValueError, binascii.Error):  # UnicodeError and JSONDecodeError are ValueErrors
+    except (ValueError, binascii.Error, RecursionError):  # UnicodeError and JSONDecodeError are ValueErrors
         raise AuthError("malformed token") from None
 
 
@@ -96,8 +102,8 @@ def unverified_issuer(token: str, allowed_algorithm: str) -> str:
 
 def _timestamp(claims: dict[str, Any], name: str) -> float:
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AuthError("invalid token")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise AuthError("invalid token")  # 1e400 parses as infinity: it must not mean "never expires"
     return value
 
 

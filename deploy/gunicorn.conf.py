@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 
 from deploy import gunicorn_errors  # noqa: E402
 from deploy.gunicorn_logging import ACCESS_LOG_FORMAT, PrivacyLogger, server_logs_requests  # noqa: E402
-from deploy.gunicorn_worker import DrainingThreadWorker, replacement_booted  # noqa: E402
+from deploy.gunicorn_worker import DrainingThreadWorker, replacement_booted, reset_counters  # noqa: E402
 
 gunicorn_errors.install()  # requests gunicorn refuses itself get the API's JSON error shape
 
@@ -119,3 +119,8 @@ def post_worker_init(worker: Any) -> None:
     if worker.cfg.accesslog:
         worker.wsgi = server_logs_requests(worker.wsgi)
     replacement_booted(worker)
+
+
+def on_reload(arbiter: Any) -> None:
+    # SIGHUP: the master resets its worker count to the configured one, so a replacement asked for is void.
+    reset_counters()

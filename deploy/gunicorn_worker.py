@@ -39,17 +39,38 @@ from gunicorn.workers.gthread import ThreadWorker
 # Shared by the master and its workers (created before the fork): replacements asked for and not yet booted, and
 # replacements booted whose SIGTTOU is about to make the master stop its oldest worker.
 _PENDING = multiprocessing.Value("i", 0)
+_ASKED_AT = multiprocessing.Value("d", 0.0)  # time.monotonic() of the pending ask (one clock for all processes)
 _RETIRING = multiprocessing.Value("i", 0)
 DRAIN_POLL_SECONDS = 0.2
 SHUTDOWN_POLL_SECONDS = 0.05
+# An ask whose replacement has not booted by then was lost (the master drops signals beyond five queued ones).
+LOST_ASK_SECONDS = 60.0
+# A process killed while holding a counter's lock never releases it: nobody waits on it longer than this.
+LOCK_SECONDS = 1.0
+
+
+def _locked(counter: Any) -> bool:
+    return bool(counter.get_lock().acquire(timeout=LOCK_SECONDS))
 
 
 def _take(counter: Any) -> bool:
-    with counter.get_lock():
+    if not _locked(counter):
+        return False
+    try:
         if counter.value <= 0:
             return False
         counter.value -= 1
         return True
+    finally:
+        counter.get_lock().release()
+
+
+def reset_counters() -> None:
+    """`on_reload`: the master goes back to the configured count, so asks and retirements in flight are void."""
+    for counter in (_PENDING, _RETIRING):
+        if _locked(counter):
+            counter.value = 0
+            counter.get_lock().release()
 
 
 def claim_replacement() -> bool:
@@ -60,8 +81,9 @@ def claim_replacement() -> bool:
 def replacement_booted(worker: Any) -> None:
     """`post_worker_init`: the app is loaded, so the master may now stop the oldest worker."""
     if claim_replacement():
-        with _RETIRING.get_lock():
+        if _locked(_RETIRING):
             _RETIRING.value += 1
+            _RETIRING.get_lock().release()
         os.kill(worker.ppid, signal.SIGTTOU)
 
 
@@ -93,10 +115,16 @@ class DrainingThreadWorker(ThreadWorker):
     def ask_for_replacement(self) -> bool:
         """One replacement at a time, whichever worker asks: the master queues at most five signals and drops the
         rest, so a flood of SIGTTINs could cost it a SIGTERM. False (ask again later) while one is on its way."""
-        with _PENDING.get_lock():
-            if _PENDING.value > 0:
+        if not _locked(_PENDING):
+            return False
+        try:
+            now = time.monotonic()
+            if _PENDING.value > 0 and now - _ASKED_AT.value < LOST_ASK_SECONDS:
                 return False
-            _PENDING.value += 1
+            _PENDING.value = 1  # a pending ask older than LOST_ASK_SECONDS was lost: this one replaces it
+            _ASKED_AT.value = now
+        finally:
+            _PENDING.get_lock().release()
         self.log.info("Worker served %s requests: asking for its replacement", self.served_since_ask)
         os.kill(self.ppid, signal.SIGTTIN)
         return True

@@ -123,7 +123,12 @@ class ModulePageFastPath:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         started = time.perf_counter()
         module = MODULES.get(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "GET" else None
-        body = self.page(environ, module, started) if module is not None else None
+        body = None
+        if module is not None:
+            try:
+                body = self.page(environ, module, started)
+            except Exception:  # anything unusual is answered by Flask, with its error handling
+                body = None
         if body is None:
             return self.wsgi_app(environ, start_response)
         headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]

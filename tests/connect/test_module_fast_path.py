@@ -134,3 +134,21 @@ def test_a_disabled_tenant_is_refused_once_the_cache_knows(spied: tuple[Flask, F
     app.extensions["pagemail.tenants"].invalidate(client_key)  # what this process's lifecycle call does
     assert get(app, "/dialog/send", QUERY).status_code == 401
     assert spy.reached == 2
+
+
+def test_a_token_of_deeply_nested_json_gets_flasks_answer_not_a_crash(spied: tuple[Flask, FlaskSpy]) -> None:
+    import base64
+
+    app, spy = spied
+    assert get(app, "/dialog/send", QUERY).status_code == 200  # shell and cache ready
+
+    def b64(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+    deep = "[" * 1500 + "]" * 1500
+    header = b64('{"alg":"HS256","x":' + deep + "}")
+    for token in (f"{header}.e30.AAAA", f"e30.{b64(deep)}.AAAA"):
+        response = app.test_client().get(f"/dialog/send?{QUERY}&jwt={token}")
+        assert response.status_code in (400, 401), response.data
+        assert b"Traceback" not in response.data
+    assert spy.reached == 3

@@ -28,7 +28,11 @@ from connect.tokens import (
 from errors import AuthError
 
 SECRET = "shared-secret-for-tests-0123456789abcdef"
-NOW = int(time.time())
+
+
+def now() -> int:
+    # Read when a token is made: the suite runs for minutes after this module is imported.
+    return int(time.time())
 
 
 def b64(data: bytes) -> str:
@@ -43,7 +47,8 @@ def sign(claims: Any, *, secret: str = SECRET, header: Any = None) -> str:
 
 
 def claims(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"iss": "client-1", "sub": "user-1", "iat": NOW, "exp": NOW + 180, "qsh": CONTEXT_QSH}
+    issued = now()
+    base: dict[str, Any] = {"iss": "client-1", "sub": "user-1", "iat": issued, "exp": issued + 180, "qsh": CONTEXT_QSH}
     base.update(changes)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -77,14 +82,14 @@ def ours_accepts(token: str) -> bool:
 CASES = {
     "valid": lambda: sign(claims()),
     "valid, no sub": lambda: sign(claims(sub=None)),
-    "valid, float times": lambda: sign(claims(iat=NOW + 0.5, exp=NOW + 60.5)),
-    "valid, nbf now": lambda: sign(claims(nbf=NOW)),
+    "valid, float times": lambda: sign(claims(iat=now() + 0.5, exp=now() + 60.5)),
+    "valid, nbf now": lambda: sign(claims(nbf=now())),
     "valid, kid": lambda: sign(claims(), header={"alg": "HS256", "kid": "k1"}),
-    "exp inside leeway": lambda: sign(claims(exp=NOW - LEEWAY_SECONDS + 5)),
-    "exp past leeway": lambda: sign(claims(exp=NOW - LEEWAY_SECONDS - 5)),
-    "iat inside leeway": lambda: sign(claims(iat=NOW + LEEWAY_SECONDS - 5)),
-    "iat past leeway": lambda: sign(claims(iat=NOW + LEEWAY_SECONDS + 60)),
-    "nbf in the future": lambda: sign(claims(nbf=NOW + 600)),
+    "exp inside leeway": lambda: sign(claims(exp=now() - LEEWAY_SECONDS + 5)),
+    "exp past leeway": lambda: sign(claims(exp=now() - LEEWAY_SECONDS - 5)),
+    "iat inside leeway": lambda: sign(claims(iat=now() + LEEWAY_SECONDS - 5)),
+    "iat past leeway": lambda: sign(claims(iat=now() + LEEWAY_SECONDS + 60)),
+    "nbf in the future": lambda: sign(claims(nbf=now() + 600)),
     "no exp": lambda: sign(claims(exp=None)),
     "no iat": lambda: sign(claims(iat=None)),
     "no qsh": lambda: sign(claims(qsh=None)),
@@ -113,6 +118,46 @@ CASES = {
 def test_accepts_exactly_what_pyjwt_accepts(case: str) -> None:
     token = CASES[case]()
     assert ours_accepts(token) == pyjwt_accepts(token), case
+
+
+def raw_token(header: str, payload: str, secret: str = SECRET) -> str:
+    """A token from JSON text as written (json.dumps would refuse or rewrite NaN, Infinity and deep nesting)."""
+    head, body = b64(header.encode()), b64(payload.encode())
+    mac = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(mac)}"
+
+
+def claims_text(exp: str) -> str:
+    issued = now()
+    return f'{{"iss": "client-1", "sub": "user-1", "iat": {issued}, "exp": {exp}, "qsh": "{CONTEXT_QSH}"}}'
+
+
+# Where ours is deliberately stricter than PyJWT: a time that is not a finite number never counts as one.
+STRICTER = {
+    "exp NaN": lambda: raw_token('{"alg": "HS256"}', claims_text("NaN")),
+    "exp Infinity": lambda: raw_token('{"alg": "HS256"}', claims_text("Infinity")),
+    "exp 1e400": lambda: raw_token('{"alg": "HS256"}', claims_text("1e400")),
+    "exp a numeric string": lambda: sign(claims(exp=str(now() + 180))),
+    "iat a boolean": lambda: sign(claims(iat=True)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STRICTER))
+def test_times_that_are_not_finite_numbers_are_refused(case: str) -> None:
+    with pytest.raises(AuthError):
+        ours(STRICTER[case]())
+
+
+def test_deeply_nested_json_is_a_malformed_token_not_a_crash() -> None:
+    deep = "[" * 1500 + "]" * 1500  # deeper than the JSON decoder recurses, within the token length limit
+    for token in (
+        raw_token(f'{{"alg": "HS256", "x": {deep}}}', claims_text(str(now() + 180))),
+        raw_token('{"alg": "HS256"}', f'{{"iss": "client-1", "x": {deep}}}'),
+    ):
+        with pytest.raises(AuthError, match="malformed token"):
+            parse_token(token)
+        with pytest.raises(AuthError):
+            ours(token)
 
 
 def test_valid_token_gives_issuer_user_context_and_claims() -> None:
