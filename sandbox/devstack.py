@@ -106,8 +106,15 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.kill()
 
 
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    # A closed terminal (SIGHUP) or `kill` (SIGTERM) stops everything like Ctrl-C: no app or sandbox left behind.
+    raise KeyboardInterrupt
+
+
 def main() -> int:
-    """0 after Ctrl-C; 1 when the app or the sandbox fails to come up or stops on its own, with the reason."""
+    """0 after Ctrl-C (or SIGTERM, SIGHUP); 1 when the app or the sandbox fails to come up or stops on its own."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_on_signal)
     if os.environ.get("APP_ENV") == "production":
         print("make run is for local work only; refusing APP_ENV=production", file=sys.stderr)
         return 1

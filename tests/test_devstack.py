@@ -30,6 +30,8 @@ def _launch(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[str], dict[s
             "APP_PORT": str(_free_port()),
             "SANDBOX_PORT": str(_free_port()),
             "SANDBOX_SMTP_PORT": str(_free_port()),
+            "SANDBOX_TLS_PORT": str(_free_port()),
+            "SANDBOX_PROVIDER_SMTP_PORT": str(_free_port()),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'devstack.db'}",
             "SECRETS_KEY_FILE": str(tmp_path / "secrets.key"),
             **extra,
@@ -77,6 +79,30 @@ def test_make_run_brings_up_the_app_and_the_sandbox_and_stops_cleanly(tmp_path: 
     output = _output(env)
     assert process.returncode == 0, output
     assert "pagemail is running" in output
+
+
+def test_make_run_stopped_by_sigterm_leaves_nothing_running(tmp_path: Path) -> None:
+    # A launcher ended by `kill` or a closed terminal (not Ctrl-C to the whole group) takes the app and sandbox along.
+    process, env = _launch(tmp_path)
+    try:
+        ends = time.monotonic() + 90
+        while time.monotonic() < ends and process.poll() is None and "pagemail is running" not in _output(env):
+            time.sleep(0.5)
+        assert process.poll() is None, _output(env)
+        process.send_signal(signal.SIGTERM)  # the launcher only, not its process group
+        process.wait(timeout=60)
+        assert process.returncode == 0, _output(env)
+        ends = time.monotonic() + 20
+        while time.monotonic() < ends and (
+            _answers(f"http://localhost:{env['APP_PORT']}/health")
+            or _answers(f"http://localhost:{env['SANDBOX_PORT']}/wiki/")
+        ):
+            time.sleep(0.5)
+        assert not _answers(f"http://localhost:{env['APP_PORT']}/health")
+        assert not _answers(f"http://localhost:{env['SANDBOX_PORT']}/wiki/")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(
