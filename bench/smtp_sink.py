@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.synchronize
-import socket
 import socketserver
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
+
+from tests.servers import free_port
 
 END_OF_DATA = b"\r\n.\r\n"
 BLOCK = 1 << 20
@@ -84,12 +85,6 @@ def _serve(
         server.serve_forever(poll_interval=0.2)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class SmtpSink:
     port: int
@@ -101,7 +96,7 @@ class SmtpSink:
     def start(cls) -> SmtpSink:
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: none of the benchmark's threads
         messages, total, ready = context.Value("q", 0), context.Value("q", 0), context.Event()
-        port = _free_port()
+        port = free_port()
         process = context.Process(target=_serve, args=(port, messages, total, ready), daemon=True)
         process.start()
         for _ in range(150):

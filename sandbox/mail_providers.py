@@ -86,7 +86,7 @@ class MailProviders:
             if self._app_certificate is None:
                 folder = self.key_file.parent if self.key_file else None
                 key = _load_or_create_key(folder / "entra-app-key.pem" if folder else None)
-                self._app_certificate = (key, _certificate_for(key))
+                self._app_certificate = (key, self_signed_certificate(key))
             return self._app_certificate
 
     def app_certificate_pem(self) -> str:
@@ -229,9 +229,11 @@ def _load_or_create_key(key_file: Path | None) -> rsa.RSAPrivateKey:
     return key
 
 
-def _certificate_for(key: rsa.RSAPrivateKey) -> x509.Certificate:
+def self_signed_certificate(
+    key: rsa.RSAPrivateKey, common_name: str = "pagemail sandbox mailer", days: int = 365
+) -> x509.Certificate:
     """A self-signed certificate, as `New-SelfSignedCertificate` makes for an app registration."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pagemail sandbox mailer")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
     return (
         x509.CertificateBuilder()
@@ -240,6 +242,6 @@ def _certificate_for(key: rsa.RSAPrivateKey) -> x509.Certificate:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
+        .not_valid_after(now + dt.timedelta(days=days))
         .sign(key, hashes.SHA256())
     )

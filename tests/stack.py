@@ -16,6 +16,9 @@ from flask_migrate import upgrade
 from app import create_app
 from tests.servers import free_port, serve
 
+# The app's settings that point Microsoft 365 and Google Workspace mail at real servers (DESIGN §6).
+PROVIDER_CONFIG = ("MICROSOFT_AUTHORITY_HOST", "MICROSOFT_SMTP_HOST", "GOOGLE_SMTP_HOST", "REQUESTS_CA_BUNDLE")
+
 
 def base_environ(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
@@ -107,6 +110,36 @@ class LiveStack:
                     setattr(row, key, value)
                 db.session.execute(sa.delete(SpaceSettings))
                 db.session.commit()
+
+    @contextmanager
+    def mail_providers(self) -> Iterator[dict[str, Any]]:
+        """The app pointed at the sandbox's Entra ID, Google token endpoint and their submission server, as `make
+        run` does; answers the demo credentials. No trouble on, no token issued or cached before; all put back."""
+        answer = dict(self.control("GET", "mail-providers"))
+        config = self.app.config
+        before = {name: config.get(name) for name in (*PROVIDER_CONFIG, "SMTP_CA_FILE")}
+        server = f"localhost:{answer['smtp']['port']}"
+        config.update(
+            MICROSOFT_AUTHORITY_HOST=self.sandbox.tls_url,
+            MICROSOFT_SMTP_HOST=server,
+            GOOGLE_SMTP_HOST=server,
+            REQUESTS_CA_BUNDLE=answer["smtp"]["caFile"],
+            SMTP_CA_FILE=answer["smtp"]["caFile"],
+        )
+        self.control("DELETE", "mail-providers/trouble")
+        self.control("POST", "mail-providers/trouble", json={"revokeTokens": True})
+        # Tokens are cached by connection: a test's trouble must meet a fresh token request. The live stack runs
+        # without REDIS_URL, so the cache is the process's memory.
+        self.app.extensions["pagemail.token_cache"].__init__()
+        try:
+            yield answer
+        finally:
+            self.control("DELETE", "mail-providers/trouble")
+            for name, value in before.items():
+                if value is None:
+                    config.pop(name, None)
+                else:
+                    config[name] = value
 
 
 def live_environ(tmp_path: Path, sandbox_url: str, app_url: str, smtp_port: int) -> dict[str, str]:

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from connect.outgoing import MemoryTokenCache
 from mail.oauth.source import MAX_ATTEMPTS
 from sandbox.mailcatcher import MailCatcher, make_self_signed_cert
 from tests.conftest import LiveStack
@@ -26,38 +25,13 @@ ADA = "557058:4c1f0c7e-8a3b-4d6e-9f21-6b0d2a7c9e15"  # site admin
 BEN = "5f8a3c2e1b7d4e6f9a0b1c2d"
 SIMPLE_PAGE = "2000000001"
 GERMAN_PAGE = {"X-Pagemail-Locale": "de-DE"}
-PROVIDER_CONFIG = ("MICROSOFT_AUTHORITY_HOST", "MICROSOFT_SMTP_HOST", "GOOGLE_SMTP_HOST", "REQUESTS_CA_BUNDLE")
 
 
 @pytest.fixture
 def demo(admin_stack: LiveStack) -> Iterator[dict[str, Any]]:
     """The app pointed at the sandbox's providers (as `make run` does), the demo credentials, no trouble."""
-    sandbox = admin_stack.sandbox
-    answer = admin_stack.control("GET", "mail-providers")
-    config = admin_stack.app.config
-    before = {name: config.get(name) for name in (*PROVIDER_CONFIG, "SMTP_CA_FILE")}
-    smtp = f"localhost:{answer['smtp']['port']}"
-    config.update(
-        MICROSOFT_AUTHORITY_HOST=sandbox.tls_url,
-        MICROSOFT_SMTP_HOST=smtp,
-        GOOGLE_SMTP_HOST=smtp,
-        REQUESTS_CA_BUNDLE=answer["smtp"]["caFile"],
-        SMTP_CA_FILE=answer["smtp"]["caFile"],
-    )
-    admin_stack.control("DELETE", "mail-providers/trouble")
-    admin_stack.control("POST", "mail-providers/trouble", json={"revokeTokens": True})
-    cache = admin_stack.app.extensions["pagemail.user_tokens"].cache
-    assert isinstance(cache, MemoryTokenCache)  # the live stack runs without REDIS_URL
-    cache.__init__()  # type: ignore[misc]  # every test starts without cached tokens
-    try:
+    with admin_stack.mail_providers() as answer:
         yield answer
-    finally:
-        admin_stack.control("DELETE", "mail-providers/trouble")
-        for name, value in before.items():
-            if value is None:
-                config.pop(name, None)
-            else:
-                config[name] = value
 
 
 def microsoft_settings(demo: dict[str, Any], **override: str) -> dict[str, Any]:
@@ -370,26 +344,13 @@ def test_secrets_stay_out_of_answers_logs_and_urls(
 
 def other_certificate() -> str:
     """A certificate the demo app never registered."""
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
+
+    from sandbox.mail_providers import self_signed_certificate
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not registered")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    certificate = self_signed_certificate(key, "not registered", days=30)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return pem.decode() + certificate.public_bytes(serialization.Encoding.PEM).decode()
 

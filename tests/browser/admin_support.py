@@ -3,8 +3,6 @@ way Confluence does (in an iframe of the host page, AP bridge included), and put
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from selenium.webdriver import Chrome
@@ -170,37 +168,3 @@ def restore_space_settings(stack: Any, admin: dict[str, Any], space_key: str, sa
     body = {"enabled": saved["enabled"], "groups": [{"groupId": g["groupId"]} for g in saved["groups"]]}
     response = stack.api("PUT", f"/api/spaces/{space_key}/settings", admin["accountId"], json=body)
     assert response.status_code == 200, response.text
-
-
-# The app's settings that point Microsoft 365 and Google Workspace mail at real servers (DESIGN §6).
-PROVIDER_CONFIG = ("MICROSOFT_AUTHORITY_HOST", "MICROSOFT_SMTP_HOST", "GOOGLE_SMTP_HOST", "REQUESTS_CA_BUNDLE")
-
-
-@contextmanager
-def sandbox_mail_providers(stack: Any) -> Iterator[dict[str, Any]]:
-    """The app pointed at the sandbox's Entra ID, Google token endpoint and their submission server, as `make run`
-    does; answers the demo credentials. No trouble switched on, no token issued or cached before; all put back."""
-    answer = dict(stack.control("GET", "mail-providers"))
-    config = stack.app.config
-    before = {name: config.get(name) for name in (*PROVIDER_CONFIG, "SMTP_CA_FILE")}
-    server = f"localhost:{answer['smtp']['port']}"
-    config.update(
-        MICROSOFT_AUTHORITY_HOST=stack.sandbox.tls_url,
-        MICROSOFT_SMTP_HOST=server,
-        GOOGLE_SMTP_HOST=server,
-        REQUESTS_CA_BUNDLE=answer["smtp"]["caFile"],
-        SMTP_CA_FILE=answer["smtp"]["caFile"],
-    )
-    stack.control("DELETE", "mail-providers/trouble")
-    stack.control("POST", "mail-providers/trouble", json={"revokeTokens": True})
-    # Tokens are cached by connection: a test's trouble must meet a fresh token request.
-    stack.app.extensions["pagemail.user_tokens"].cache.__init__()
-    try:
-        yield answer
-    finally:
-        stack.control("DELETE", "mail-providers/trouble")
-        for name, value in before.items():
-            if value is None:
-                config.pop(name, None)
-            else:
-                config[name] = value

@@ -22,7 +22,6 @@ from tests.browser.admin_support import (
     open_admin_page,
     person,
     retype,
-    sandbox_mail_providers,
     save_section,
     section_status,
     switch_user,
@@ -45,7 +44,7 @@ def _screenshot_on_failure(request: pytest.FixtureRequest, browser: Chrome) -> I
 @pytest.fixture
 def demo(admin_stack: Any, _screenshot_on_failure: None) -> Iterator[dict[str, Any]]:
     """The sandbox's demo tenant, app and service account (what `make run` shows a developer); no trouble set."""
-    with sandbox_mail_providers(admin_stack) as answer:
+    with admin_stack.mail_providers() as answer:
         yield answer
 
 
