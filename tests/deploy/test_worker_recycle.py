@@ -9,6 +9,7 @@ max_requests) shows up here as a reset or a disconnect.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from http.client import HTTPConnection
@@ -75,8 +76,24 @@ def test_no_request_is_lost_while_the_worker_is_recycled(tmp_path: Path) -> None
     # The worker really was replaced, several times, under that load, each time by a worker booted first.
     assert replacements >= REPLACEMENTS, server.output()[-3000:]
     assert len(everything) >= REPLACEMENTS * RECYCLE_AFTER
+    assert fewest_workers_at_an_exit(server.stderr) >= 2, server.output()[-3000:]
 
 
 def replaced(error_log: Path) -> int:
     """Workers that finished draining and exited (the master's own stop comes later)."""
     return error_log.read_text(errors="replace").count("Worker exiting")
+
+
+def fewest_workers_at_an_exit(error_log: Path) -> int:
+    """The fewest workers alive when a recycled worker exited (itself included), before the server's own stop:
+    2 or more means every replacement had booted before the worker it replaced left."""
+    text = error_log.read_text(errors="replace")
+    lines = text.split("Handling signal: term", 1)[0].splitlines()  # the server's own stop is not a recycle
+    alive, fewest = 0, sys.maxsize
+    for line in lines:
+        if "Booting worker with pid" in line:
+            alive += 1
+        elif "Worker exiting" in line:
+            fewest = min(fewest, alive)
+            alive -= 1
+    return fewest
