@@ -195,6 +195,34 @@ def test_deferred_attachments_are_encoded_on_the_wire(catcher: MailCatcher, size
     assert attachment.get_content() == payload
 
 
+def test_deferred_inline_images_go_out_as_the_email_package_writes_them(catcher: MailCatcher) -> None:
+    from mail.mime import build_message
+    from mail.render import InlineImage, RenderedMail
+
+    images = [
+        InlineImage(cid=f"img{n}@pagemail", filename=f"shot {n}.png", content_type="image/png", data=data)
+        for n, data in enumerate([bytes(range(256)) * 300, b"\x89PNG" + bytes(57 * 3), b""])
+    ]
+    rendered = RenderedMail(subject="Pictures", html="<p>Hi</p>", text="Hi", images=images)
+    kwargs: dict = {"from_addr": "p@example.com", "from_name": "P", "reply_to": None, "to": ["j@example.com"], "cc": []}
+    deferred: dict[str, bytes | bytearray] = {}
+    streamed = build_message(rendered, **kwargs, defer_attachments_into=deferred)
+    assert len(deferred) == len(images)
+    assert len(streamed.as_bytes()) < 2000  # the message holds markers, not the images' base64
+    deliver(plain(catcher.port), [Envelope(streamed, "p@example.com", ["j@example.com"], deferred)])
+    wire = catcher.wait_for(1)[0].raw
+    whole = build_message(rendered, **kwargs).as_bytes(policy=streamed.policy.clone(linesep="\r\n"))
+
+    def image_sections(raw: bytes) -> list[bytes]:
+        # Each image part from its Content-Type line to the next boundary: headers and base64 lines, byte for byte.
+        return [section.split(b"\r\n--", 1)[0] for section in raw.split(b"Content-Type: image/png")[1:]]
+
+    assert image_sections(wire) == image_sections(whole) and len(image_sections(wire)) == len(images)
+    received = catcher.messages()[0].message()
+    got = [part.get_content() for part in received.walk() if part.get_content_maintype() == "image"]
+    assert got == [image.data for image in images]
+
+
 @pytest.mark.parametrize("stage", ["RCPT", "MAIL"])
 def test_a_server_closing_with_421_is_a_temporary_refusal_not_a_crash(catcher: MailCatcher, stage: str) -> None:
     catcher.fail_next(421, "Service not available, closing channel", stage=stage)
