@@ -272,8 +272,8 @@ def _body(
     else:
         parts = [_leaf(_text_headers("html"), html_payload)]
         parts.extend(_image_part(image, defer_into) for image in rendered.images)
-        html = _multipart([("MIME-Version", "1.0"), ("Content-Type", "multipart/related")], parts)
-    return [("Content-Type", "multipart/alternative")], [text, html]
+        html = _multipart([("MIME-Version", "1.0"), ("Content-Type", _with_boundary("multipart/related"))], parts)
+    return [("Content-Type", _with_boundary("multipart/alternative"))], [text, html]
 
 
 def _split_type(content_type: str, what: str) -> tuple[str, str]:
@@ -347,18 +347,21 @@ def build_message(
             continue
         # Bytes in, base64 out: text attachments are never re-encoded (their charset is unknown here).
         msg.add_attachment(bytes(attachment.data), maintype=maintype, subtype=subtype, filename=filename)
-    _set_boundaries(msg)
+    if attachments:
+        msg.set_boundary(_boundary())  # the multipart/mixed that add_attachment made
     _checked_headers(msg)
     return msg
 
 
-def _set_boundaries(msg: EmailMessage) -> None:
-    """A random boundary on every multipart, as the email package would choose one, chosen here: without it the
-    generator searches the whole serialised mail (megabytes of base64) for a clash on every send. 63 random bits
-    in a form neither base64 nor quoted-printable text contains, so no part can hold it by chance or by design."""
-    for part in msg.walk():
-        if part.is_multipart() and part.get_boundary() is None:
-            part.set_boundary(f"{'=' * 15}{secrets.randbits(63):019d}==")
+def _boundary() -> str:
+    """A random boundary, in the email package's form, chosen when the multipart is built: without one the generator
+    searches the whole serialised mail (megabytes of base64) for a clash on every send. 63 random bits no part can
+    hold by chance or by design (base64 and quoted-printable text never contain a run of "=")."""
+    return f"{'=' * 15}{secrets.randbits(63):019d}=="
+
+
+def _with_boundary(content_type: str) -> str:
+    return f'{content_type}; boundary="{_boundary()}"'
 
 
 def readdress(
