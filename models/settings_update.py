@@ -233,25 +233,42 @@ def _clear_flag(section: dict[str, Any], key: str, path: str, changes: Changes) 
     return value
 
 
-def _read_microsoft(r: _Reader, smtp: dict[str, Any], certificate_check: Callable[[str], str | None]) -> None:
-    if "microsoft365" not in smtp:
-        return
-    section = smtp["microsoft365"]
+MICROSOFT_FIELDS = {
+    "tenantId",
+    "clientId",
+    "mailbox",
+    "clientSecret",
+    "clientSecretSet",
+    "certificate",
+    "certificateSet",
+    "clearCredential",
+}
+GOOGLE_FIELDS = {
+    "mailbox",
+    "serviceAccountKey",
+    "serviceAccountKeySet",
+    "serviceAccountEmail",
+    "clearServiceAccountKey",
+}
+
+
+def _provider_section(r: _Reader, smtp: dict[str, Any], name: str, fields: set[str]) -> dict[str, Any] | None:
+    """`smtp.<name>` when the request has it as an object; its unknown fields are errors."""
+    if name not in smtp:
+        return None
+    section = smtp[name]
     if not isinstance(section, dict):
-        r.changes.errors["smtp.microsoft365"] = "must be an object"
+        r.changes.errors[f"smtp.{name}"] = "must be an object"
+        return None
+    for field_name in sorted(set(section) - fields):
+        r.changes.errors[f"smtp.{name}.{field_name}"] = "is not a setting"
+    return section
+
+
+def _read_microsoft(r: _Reader, smtp: dict[str, Any], certificate_check: Callable[[str], str | None]) -> None:
+    section = _provider_section(r, smtp, "microsoft365", MICROSOFT_FIELDS)
+    if section is None:
         return
-    unknown = set(section) - {
-        "tenantId",
-        "clientId",
-        "mailbox",
-        "clientSecret",
-        "clientSecretSet",
-        "certificate",
-        "certificateSet",
-        "clearCredential",
-    }
-    for name in sorted(unknown):
-        r.changes.errors[f"smtp.microsoft365.{name}"] = "is not a setting"
     base = "smtp.microsoft365"
     r.text(section, f"{base}.tenantId", "tenantId", "ms_tenant_id", 253, check=_tenant_id_problem)
     r.text(section, f"{base}.clientId", "clientId", "ms_client_id", 36, check=_client_id_problem)
@@ -274,21 +291,9 @@ def _read_microsoft(r: _Reader, smtp: dict[str, Any], certificate_check: Callabl
 
 
 def _read_google(r: _Reader, smtp: dict[str, Any], key_check: Callable[[str], str | None]) -> None:
-    if "google" not in smtp:
+    section = _provider_section(r, smtp, "google", GOOGLE_FIELDS)
+    if section is None:
         return
-    section = smtp["google"]
-    if not isinstance(section, dict):
-        r.changes.errors["smtp.google"] = "must be an object"
-        return
-    unknown = set(section) - {
-        "mailbox",
-        "serviceAccountKey",
-        "serviceAccountKeySet",
-        "serviceAccountEmail",
-        "clearServiceAccountKey",
-    }
-    for name in sorted(unknown):
-        r.changes.errors[f"smtp.google.{name}"] = "is not a setting"
     r.text(section, "smtp.google.mailbox", "mailbox", "google_mailbox", 254, check=_mailbox_problem)
     r.changes.clear_google_key = _clear_flag(
         section, "clearServiceAccountKey", "smtp.google.clearServiceAccountKey", r.changes

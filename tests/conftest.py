@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
@@ -90,3 +91,15 @@ def admin_stack(stack: LiveStack) -> Iterator[LiveStack]:
     """The shared stack; the tenant's settings and space settings are restored after the test."""
     with stack.restoring_settings():
         yield stack
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    """The machine's Redis (tests that need it are skipped, with the reason, where there is none)."""
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis reachable at 127.0.0.1:6379 ({type(exc).__name__})")
+    yield client
+    client.close()

@@ -56,6 +56,13 @@ def _output(env: dict[str, str]) -> str:
     return Path(env["LOG_FILE"]).read_text(errors="replace")
 
 
+def _wait_until_running(process: subprocess.Popen[str], env: dict[str, str]) -> None:
+    ends = time.monotonic() + 90
+    while time.monotonic() < ends and process.poll() is None and "pagemail is running" not in _output(env):
+        time.sleep(0.5)
+    assert process.poll() is None, _output(env)
+
+
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2):
@@ -67,10 +74,7 @@ def _answers(url: str) -> bool:
 def test_make_run_brings_up_the_app_and_the_sandbox_and_stops_cleanly(tmp_path: Path) -> None:
     process, env = _launch(tmp_path)
     try:
-        ends = time.monotonic() + 90
-        while time.monotonic() < ends and process.poll() is None and "pagemail is running" not in _output(env):
-            time.sleep(0.5)
-        assert process.poll() is None, _output(env)
+        _wait_until_running(process, env)
         assert _answers(f"http://localhost:{env['APP_PORT']}/health")
         assert _answers(f"http://localhost:{env['SANDBOX_PORT']}/wiki/spaces/DLX/pages/1153105921")
     finally:
@@ -85,10 +89,7 @@ def test_make_run_stopped_by_sigterm_leaves_nothing_running(tmp_path: Path) -> N
     # A launcher ended by `kill` or a closed terminal (not Ctrl-C to the whole group) takes the app and sandbox along.
     process, env = _launch(tmp_path)
     try:
-        ends = time.monotonic() + 90
-        while time.monotonic() < ends and process.poll() is None and "pagemail is running" not in _output(env):
-            time.sleep(0.5)
-        assert process.poll() is None, _output(env)
+        _wait_until_running(process, env)
         process.send_signal(signal.SIGTERM)  # the launcher only, not its process group
         process.wait(timeout=60)
         assert process.returncode == 0, _output(env)

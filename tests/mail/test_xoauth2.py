@@ -272,17 +272,6 @@ def test_the_sandbox_token_uri_only_where_allowed(demo: dict[str, Any]) -> None:
     assert google.key_problem("[]") == 'is not a service account key (its "type" must be "service_account")'
 
 
-@pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis(host="127.0.0.1", port=6379, socket_timeout=5, socket_connect_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis reachable at 127.0.0.1:6379 ({type(exc).__name__})")
-    yield client
-    client.close()
-
-
 def test_tokens_are_shared_through_redis_sealed(
     sandbox: RunningSandbox, demo: dict[str, Any], redis_client: redis.Redis, tmp_path: Path
 ) -> None:

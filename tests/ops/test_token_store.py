@@ -26,17 +26,6 @@ TOKEN = "eyJ-impersonation-token-value-0001"
 
 
 @pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis(host="127.0.0.1", port=6379, socket_timeout=5, socket_connect_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis reachable at 127.0.0.1:6379 ({type(exc).__name__})")
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def prefix(redis_client: redis.Redis) -> Iterator[str]:
     value = f"pagemail-test:{uuid.uuid4().hex}:"
     yield value
