@@ -18,6 +18,7 @@ import itertools
 import re
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 import lxml.html
 from lxml import etree
@@ -166,7 +167,10 @@ def finish(html: str, *, token: str, note_html: str, budget: int = BUDGET_BYTES)
         css = _minify_css(kept.group(2))
         media_classes = frozenset(_CLASS_IN_CSS.findall(css))
         html = html[: kept.start(2)] + css + html[kept.end(2) :]
-    html = _CLASS_ATTRIBUTE.sub(lambda tag: _kept_classes(tag, media_classes), html)
+    # Class attributes without a class an @media rule names go in one regex pass; the few left keep those classes.
+    html = _unused_class_attribute(media_classes).sub(r"\1", html)
+    if media_classes:
+        html = _CLASS_ATTRIBUTE.sub(lambda tag: _kept_classes(tag, media_classes), html)
     unmarked = _ANY_MARK.sub("", html)
     if CONTENT_END not in unmarked or len(unmarked.encode("utf-8")) - len(CONTENT_END) <= budget:
         return Finished(unmarked.replace(CONTENT_END, "", 1), None)
@@ -199,6 +203,16 @@ def finish(html: str, *, token: str, note_html: str, budget: int = BUDGET_BYTES)
             break
         target -= len(trial) - budget + 512  # the estimate was short: aim lower
     return Finished(trial.decode("utf-8"), f"{token}-{cut}" if cut is not None else None)
+
+
+@lru_cache(maxsize=16)
+def _unused_class_attribute(media_classes: frozenset[str]) -> re.Pattern[str]:
+    """A start tag's class attribute none of whose classes is in media_classes."""
+    if not media_classes:
+        return _CLASS_ATTRIBUTE
+    names = "|".join(re.escape(name) for name in sorted(media_classes, key=len, reverse=True))
+    # Not (a class at the value's start or after a space) that is one of the names (then a space or the quote).
+    return re.compile(rf'(<[a-zA-Z][a-zA-Z0-9]*) class="(?!(?:[^"]*\s)?(?:{names})[\s"])[^"]*"')
 
 
 def _kept_classes(tag: re.Match[str], media_classes: frozenset[str]) -> str:

@@ -111,8 +111,13 @@ def _checked_headers(message: EmailMessage) -> None:
 def _address(addr_spec: str, what: str, display_name: str = "") -> Address:
     _check(addr_spec, what)
     display_name = header_text(display_name)
+    addr_spec = addr_spec.strip()
+    if _PLAIN_ADDR_SPEC.fullmatch(addr_spec):
+        # A dot-atom on both sides: its parts are what the email package's parser would find (without running it).
+        username, _, domain = addr_spec.rpartition("@")
+        return Address(display_name=display_name, username=username, domain=domain)
     try:
-        return Address(display_name=display_name, addr_spec=addr_spec.strip())
+        return Address(display_name=display_name, addr_spec=addr_spec)
     except (ValueError, IndexError, HeaderParseError) as exc:  # the email parser raises several kinds
         raise ValueError(f"{what} is not a valid email address") from exc
 
@@ -361,7 +366,10 @@ def _boundary() -> str:
 
 
 def _with_boundary(content_type: str) -> str:
-    return f'{content_type}; boundary="{_boundary()}"'
+    """The multipart's Content-Type with a new boundary, folded before the boundary as the email package folds it
+    (the line would be over 78 characters): stored folded, the header is written as it is, not parsed and refolded
+    every time the message is checked or sent."""
+    return f'{content_type};\n boundary="{_boundary()}"'
 
 
 def readdress(

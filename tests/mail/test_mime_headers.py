@@ -155,3 +155,37 @@ def test_image_parts_with_any_printable_file_name_are_written_as_the_email_packa
             patch.setattr(mime, "_PLAIN_FILENAME", re.compile("(?!)"))  # the email package writes every header
             registry = _image_part(image)
         assert direct.as_bytes() == registry.as_bytes(), name
+
+
+def test_addresses_of_plain_shape_are_taken_apart_as_the_email_package_parses_them() -> None:
+    rng = random.Random(5322)
+    atext = string.ascii_letters + string.digits + "!#$%&'*+/^_`{|}~-"
+    specs = [address.addr_spec for address in PLAIN_ADDRESSES]
+    for _ in range(300):
+        local = ".".join("".join(rng.choices(atext, k=rng.randint(1, 6))) for _ in range(rng.randint(1, 3)))
+        labels = ("".join(rng.choices(string.ascii_lowercase + "09", k=rng.randint(1, 8))) for _ in range(2))
+        specs.append(f"{local}@{'.'.join(labels)}")
+    for spec in specs:
+        for name in ["", "Ann Example", "Zoë Ünder", "Smith, John"]:
+            built = mime._address(f" {spec} ", "from address", name)
+            assert built == Address(display_name=name, addr_spec=spec), spec
+            assert built.addr_spec == spec
+
+
+def test_multipart_content_types_are_written_as_the_email_package_folds_them() -> None:
+    image = InlineImage(
+        cid="img1.0123456789abcdef@pagemail", content_type="image/png", data=b"\x89PNG", filename="a.png"
+    )
+    rendered = RenderedMail(subject="Hello", html="<p>Hi</p>", text="Hi", images=[image])
+    message = build_message(
+        rendered, from_addr="a@example.com", from_name="", reply_to=None, to=["b@example.com"], cc=[]
+    )
+    ours = message.as_bytes()
+    multiparts = [part for part in message.walk() if part.is_multipart()]
+    assert [part.get_content_type() for part in multiparts] == ["multipart/alternative", "multipart/related"]
+    for part in multiparts:
+        value = dict(part.raw_items())["Content-Type"]
+        assert type(value) is str and "\n" in value  # stored folded: written as it is
+        part.replace_header("Content-Type", value.replace("\n", ""))  # the one-line value: the package folds it
+    assert message.as_bytes() == ours
+    assert all(part.get_boundary() for part in multiparts)
