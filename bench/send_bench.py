@@ -308,6 +308,7 @@ def run(args: argparse.Namespace, sink: SmtpSink | None) -> int:
             peak = statistics.median(peaks)
             print(f"Memory: a send with {total / 1048576:.1f} MB of attachments (plus 20 page images)")
             print(f"  app peak extra RSS              {peak / 1048576:7.1f} MB")
+            print("  each send's (median above)      " + ", ".join(f"{p / 1048576:.1f}" for p in peaks) + " MB")
             print(f"  peak / attachment bytes         {peak / total:7.2f}   (target < 3)")
         finally:
             app.terminate()

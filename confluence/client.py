@@ -131,6 +131,32 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _read_body(response: requests.Response, size: int | None, max_bytes: int) -> bytearray:
+    """The body in one buffer (no list of chunks to join). With a declared length the buffer is allocated at that
+    size and filled in place: a growing buffer is reallocated as it grows, and holds up to twice its bytes while it
+    is copied. (A body with a content encoding may decode to more than it declared; it then grows past it.)"""
+    data = bytearray(min(size, max_bytes)) if size else bytearray()
+    view = memoryview(data)
+    filled = 0
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            end = filled + len(chunk)
+            if end > max_bytes:
+                raise UpstreamError("the attachment is larger than allowed", code="attachment_too_large")
+            if end <= len(data):
+                view[filled:end] = chunk
+            else:
+                view.release()  # a buffer with an export cannot be resized
+                del data[filled:]
+                data += chunk
+                view = memoryview(data)
+            filled = end
+    finally:
+        view.release()
+    del data[filled:]  # a body shorter than it declared (urllib3 normally refuses those)
+    return data
+
+
 class RestClient:
     """One site, one identity (the app or a user), as the door's credentials say."""
 
@@ -168,14 +194,10 @@ class RestClient:
         response = self.request("GET", path, stream=True)
         try:
             declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
+            size = int(declared) if declared and declared.isdigit() else None
+            if size is not None and size > max_bytes:
                 raise UpstreamError("the attachment is larger than allowed", code="attachment_too_large")
-            # One growing buffer (no list of chunks to join): a download costs its own size in memory, once.
-            data = bytearray()
-            for chunk in response.iter_content(64 * 1024):
-                if len(data) + len(chunk) > max_bytes:
-                    raise UpstreamError("the attachment is larger than allowed", code="attachment_too_large")
-                data += chunk
+            data = _read_body(response, size, max_bytes)
         except requests.RequestException:
             raise UpstreamError("Confluence broke off a download", code="confluence_unavailable") from None
         finally:
