@@ -127,6 +127,29 @@ def _single_cell(table: etree._Element) -> etree._Element | None:
     return cells[0] if len(cells) == 1 else None
 
 
+# Selectors that look at what follows an element: with them, what comes after a block can change how it is styled.
+_FORWARD_SELECTOR = re.compile(r":(?:last-|only-|nth-last-|has\()", re.IGNORECASE)
+
+
+def drop_what_cannot_fit(root: lxml.html.HtmlElement, css: str, budget: int = BUDGET_BYTES) -> bool:
+    """Remove the top-level blocks from the first one that has more than `budget` characters of the page's text
+    before it (whitespace not counted): each such character is at least a byte of the finished HTML, so finish()
+    would cut before that block anyway. Doing it before serialising, sanitising and inlining spares that work on a
+    long page (the work grows with the page; what is mailed does not). Nothing changes in what is mailed; so it is
+    not done when `css` has a selector that looks at later siblings (`:last-child`, `:has(…)`). Returns whether
+    anything was removed."""
+    if _FORWARD_SELECTOR.search(css):
+        return False
+    text = len("".join((root.text or "").split()))
+    for child in root:
+        if text > budget:
+            _remove_from(child, root)
+            return True
+        content = etree.tostring(child, method="text", encoding="unicode", with_tail=True)  # in C
+        text += len("".join(content.split()))
+    return False
+
+
 def cut_tree(root: etree._Element, cut: str) -> None:
     """Remove the element marked `cut` and everything after it (in document order) under root."""
     found = root.xpath(f".//*[@{CUT_ATTRIBUTE}=$cut]", cut=cut)

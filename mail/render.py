@@ -19,7 +19,7 @@ from markupsafe import escape
 
 from mail.images import ImageError, ScaledImage, scale_image
 from mail.inline import inline_css
-from mail.inline_budget import cut_tree, finish, mark_cut_points, new_token, tidy
+from mail.inline_budget import cut_tree, drop_what_cannot_fit, finish, mark_cut_points, new_token, tidy
 from mail.inline_colours import inline_text_colours
 from mail.inline_wrap import CONTENT_WIDTH, make_width_safe
 from mail.macros import convert_macros
@@ -163,7 +163,9 @@ def render_mail(
     root = copy.deepcopy(prepared.content)
     localize_labels(root, strings)
     images = embed_images(root, prepared.images, image_data, layout, page.web_url, strings)
-    make_width_safe(root)
+    make_width_safe(root)  # it shortens link labels: before what can fit is measured
+    css = mail_css(layout.custom_css)
+    drop_what_cannot_fit(root, css)
     token = new_token()
     mark_cut_points(root, token)
     content_html = tidy(sanitize_mail_fragment(inner_html(root)))
@@ -185,7 +187,7 @@ def render_mail(
         css_in_head=False,
     )
     continues = CONTINUES.get(strings.lang, CONTINUES["en"])
-    inlined = inline_css(html, mail_css(layout.custom_css))
+    inlined = inline_css(html, css)
     finished = finish(inlined, token=token, note_html=continues_note(continues, page.web_url))
     if finished.cut is not None:
         cut_tree(root, finished.cut)  # the text part ends where the HTML part does

@@ -8,7 +8,9 @@ import re
 import lxml.html
 import pytest
 
-from mail.inline_budget import BUDGET_BYTES
+from mail import inline_budget
+from mail import render as render_module
+from mail.inline_budget import BUDGET_BYTES, drop_what_cannot_fit
 from mail.render import Layout, MailContent, RenderedMail, prepare_page, render_mail
 from tests.mail.pages import HUGE_PAGE, PAGE, body_of, content_cell, content_tables, images_for, page_names
 from tests.mail.synthetic import big_page
@@ -103,3 +105,40 @@ def test_cut_marks_never_reach_the_mail(big: RenderedMail) -> None:
     assert "data-pm-cut" not in big.html and "pm-content-end" not in big.html
     small = render("<p>x</p>")
     assert "data-pm-cut" not in small.html and not small.truncated and CONTINUES not in small.text
+
+
+def test_blocks_that_cannot_fit_are_dropped_before_sanitising_and_the_mail_is_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = big_page(600)
+    prepared = prepare_page(body, PAGE, Layout())
+    images = images_for(prepared)
+    dropped: list[bool] = []
+
+    def recorded(root: lxml.html.HtmlElement, css: str) -> bool:
+        dropped.append(inline_budget.drop_what_cannot_fit(root, css))
+        return dropped[-1]
+
+    def mail(layout: Layout) -> RenderedMail:
+        monkeypatch.setattr(render_module.secrets, "token_hex", lambda n=8: "0" * (2 * n))  # the same cids and marks
+        return render_mail(prepared, PAGE, MailContent("Ann", locale="de"), layout, "s", images)
+
+    for layout in (Layout(), Layout(custom_css="p:last-child { margin-bottom: 0 }")):
+        with monkeypatch.context() as patch:
+            patch.setattr(render_module, "drop_what_cannot_fit", recorded)
+            early = mail(layout)
+        with monkeypatch.context() as patch:
+            patch.setattr(render_module, "drop_what_cannot_fit", lambda root, css: False)
+            late = mail(layout)
+        assert early == late and early.truncated
+    # Dropped with the stylesheet; not with a selector that looks at what follows (`:last-child`).
+    assert dropped == [True, False]
+
+
+def test_dropping_keeps_every_block_with_less_text_than_the_budget_before_it() -> None:
+    root = lxml.html.fragment_fromstring("<div>" + "<p>abcd efgh</p>\n" * 30 + "<p>x</p></div>")
+    # 30 blocks of 8 characters (spaces not counted) before the last: it may fit within 240, not within 239.
+    assert not drop_what_cannot_fit(root, "", budget=240) and len(root) == 31
+    assert not drop_what_cannot_fit(root, "td:nth-last-child(2) { color: red }", budget=239) and len(root) == 31
+    assert drop_what_cannot_fit(root, "", budget=239) and len(root) == 30
+    assert root[-1].text == "abcd efgh" and root[-1].tail == "\n"
