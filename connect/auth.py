@@ -69,8 +69,11 @@ def authenticate(token: str, *, kind: str) -> Identity:
     box: SecretBox = current_app.extensions["pagemail.secrets"]
     cache: TenantCache = current_app.extensions["pagemail.tenants"]
     found: dict[str, CachedTenant] = {}
+    # A call that acts (a send, a saved setting) reads the tenant from the database: another process may have just
+    # disabled or uninstalled it, which this process's cache would not know for up to its TTL. Reads use the cache.
+    acts = request.method not in ("GET", "HEAD", "OPTIONS")
 
-    def secret_for(client_key: str, *, fresh: bool = False) -> str | None:
+    def secret_for(client_key: str, *, fresh: bool = acts) -> str | None:
         entry = None if fresh else cache.get(client_key)
         if entry is None:
             entry = load_tenant(client_key, box)

@@ -3,7 +3,8 @@
 Every iframe load and API call checks a token; reading the tenant row and decrypting the secret each time is the
 largest part of that. Entries live `ttl` seconds, are dropped at once by this process's lifecycle calls, and a
 signature that fails against a cached secret is retried once against the database (a re-install handled by
-another instance), so a stale entry can never accept what the database would refuse for longer than `ttl`.
+another instance), so a stale entry can never accept what the database would refuse for longer than `ttl`. Calls
+that act (anything but GET, HEAD, OPTIONS) do not use it: they read the tenant from the database (connect/auth.py).
 """
 
 from __future__ import annotations

@@ -157,3 +157,20 @@ def test_request_values_in_the_page_are_escaped(tenant_app: Flask) -> None:
     assert response.status_code == 200
     assert b"<script>alert(1)" not in response.data
     assert b"&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in response.data
+
+
+def test_a_call_that_acts_sees_a_tenant_disabled_by_another_process_at_once(tenant_app: Flask) -> None:
+    """This process's tenant cache still holds the tenant as enabled; another process disabled it in the database
+    (its lifecycle call, not ours). Reads may go on from the cache for up to its TTL; a call that acts may not."""
+    from models import Tenant, db
+
+    client = tenant_app.test_client()
+    headers = {"Authorization": f"JWT {context_token()}"}
+    assert client.post("/api/send", json={}, headers=headers).status_code == 400  # past the token check: bad body
+    assert get_module(tenant_app, module_token("GET", PATH, QUERY)).status_code == 200  # cached
+    with tenant_app.app_context():
+        db.session.execute(db.update(Tenant).values(enabled=False))
+        db.session.commit()
+    refused = client.post("/api/send", json={}, headers=headers)
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "unauthorized"
+    assert get_module(tenant_app, module_token("GET", PATH, QUERY)).status_code == 401  # the cache now knows too
