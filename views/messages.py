@@ -202,6 +202,8 @@ GERMAN: dict[str, Entry] = {
     "oauth_secret_expired": ("Das Client-Geheimnis ist abgelaufen.",),
     "oauth_certificate_invalid": ("Microsoft hat das Zertifikat abgelehnt.",),
     "oauth_consent_missing": ("Die App darf in diesem Mandanten keine E-Mails senden.",),
+    "oauth_app_disabled": ("Die App ist in diesem Mandanten deaktiviert.",),
+    "oauth_exchange_missing": ("Dieser Mandant hat kein Exchange Online.",),
     "oauth_delegation_missing": (
         "Google hat das Dienstkonto für dieses Postfach abgelehnt: Die domainweite Delegierung ist nicht eingerichtet.",
     ),
@@ -278,6 +280,13 @@ GERMAN_HINTS: dict[str, str] = {
     "oauth_consent_missing": (
         "Fügen Sie die Berechtigung SMTP.SendAsApp von Office 365 Exchange Online hinzu und erteilen Sie die "
         "Administratorzustimmung"
+    ),
+    "oauth_app_disabled": (
+        "Setzen Sie in Entra ID unter Unternehmensanwendungen → die App → Eigenschaften „Aktiviert für die Anmeldung "
+        "von Benutzern“ auf Ja; hat Microsoft sie deaktiviert, registrieren Sie eine neue App"
+    ),
+    "oauth_exchange_missing": (
+        "Prüfen Sie die Verzeichnis-ID (Mandanten-ID): Der Mandant des Postfachs braucht ein Exchange-Online-Abonnement"
     ),
     "oauth_delegation_missing": (
         "Erlauben Sie in der Admin-Konsole (Sicherheit → API-Steuerung → Domainweite Delegierung) der Client-ID des "

@@ -42,6 +42,15 @@ FAILURES: dict[str, tuple[str, str]] = {
         "The app is not allowed to send mail in this tenant",
         "Add the Office 365 Exchange Online permission SMTP.SendAsApp and grant admin consent",
     ),
+    "oauth_app_disabled": (
+        "The app is disabled in this tenant",
+        "In Entra ID → Enterprise applications → the app → Properties, set Enabled for users to sign in to Yes; if "
+        "Microsoft disabled it, register a new app",
+    ),
+    "oauth_exchange_missing": (
+        "This tenant has no Exchange Online",
+        "Check the Directory (tenant) ID: the mailbox's tenant needs an Exchange Online subscription",
+    ),
     "oauth_delegation_missing": (
         "Google refused the service account for this mailbox: domain-wide delegation is not set up",
         "In the Admin console (Security → API controls → Domain-wide delegation) allow the service account's "
@@ -121,8 +130,8 @@ MICROSOFT_CODES = {
     "700024": "oauth_clock_skew",  # the client assertion is outside its valid time range: our clock
     "700023": "oauth_certificate_invalid",  # expired certificate on the app
     "65001": "oauth_consent_missing",
-    "7000112": "oauth_consent_missing",  # the application is disabled in the tenant
-    "500011": "oauth_consent_missing",  # Exchange Online's service principal is not in the tenant
+    "7000112": "oauth_app_disabled",  # "Application '<id>'(<name>) is disabled."
+    "500011": "oauth_exchange_missing",  # "The resource principal named https://outlook.office365.com was not found"
     "501051": "oauth_consent_missing",  # app role not assigned
 }
 

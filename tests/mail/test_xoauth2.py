@@ -130,10 +130,11 @@ def test_google_token_is_for_the_mailbox(sandbox: RunningSandbox, demo: dict[str
           "'x' are expired."}, 401, "oauth_secret_expired", "AADSTS7000222"),
         ({"error": "invalid_grant", "error_description": "AADSTS65001: not consented"}, 400, "oauth_consent_missing",
          "AADSTS65001"),
-        ({"error": "invalid_request", "error_description": "AADSTS500011: The resource principal named "
-          "https://outlook.office365.com was not found"}, 400, "oauth_consent_missing", "AADSTS500011"),
-        ({"error": "invalid_client", "error_description": "AADSTS7000112: Application is disabled."}, 400,
-         "oauth_consent_missing", "AADSTS7000112"),
+        ({"error": "invalid_resource", "error_description": "AADSTS500011: The resource principal named "
+          "https://outlook.office365.com was not found in the tenant named x."}, 400, "oauth_exchange_missing",
+         "AADSTS500011"),
+        ({"error": "unauthorized_client", "error_description": "AADSTS7000112: Application "
+          "'4f1c2a9e-0000-4000-8000-000000000000'(pagemail) is disabled."}, 400, "oauth_app_disabled", "AADSTS7000112"),
         ({"error": "server_error"}, 503, "oauth_unavailable", "503"),
         ({"error": "invalid_request", "error_description": "AADSTS900144: missing"}, 400, "oauth_failed",
          "AADSTS900144"),
