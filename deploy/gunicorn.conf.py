@@ -26,7 +26,12 @@ if str(ROOT) not in sys.path:
 
 from deploy import gunicorn_errors  # noqa: E402
 from deploy.gunicorn_logging import ACCESS_LOG_FORMAT, PrivacyLogger, server_logs_requests  # noqa: E402
-from deploy.gunicorn_worker import DrainingThreadWorker, replacement_booted, reset_counters  # noqa: E402
+from deploy.gunicorn_worker import (  # noqa: E402
+    DrainingThreadWorker,
+    account_for_worker,
+    replacement_booted,
+    reset_counters,
+)
 
 gunicorn_errors.install()  # requests gunicorn refuses itself get the API's JSON error shape
 
@@ -119,6 +124,11 @@ def post_worker_init(worker: Any) -> None:
     if worker.cfg.accesslog:
         worker.wsgi = server_logs_requests(worker.wsgi)
     replacement_booted(worker)
+
+
+def pre_fork(arbiter: Any, worker: Any) -> None:
+    # A worker forked for an ask that a reload voided owes the master its SIGTTOU like any replacement.
+    account_for_worker(arbiter)
 
 
 def on_reload(arbiter: Any) -> None:

@@ -73,6 +73,21 @@ def reset_counters() -> None:
             counter.get_lock().release()
 
 
+def account_for_worker(arbiter: Any) -> None:
+    """`pre_fork`, in the master: a worker forked above the configured count with no ask pending and no retirement
+    on its way is one whose ask a reload voided (the SIGTTIN reached the master after the SIGHUP). It is made to owe
+    the SIGTTOU, so the master goes back to the configured count instead of keeping one worker more for good. (So
+    SIGTTIN and SIGTTOU are this worker's protocol: the worker count is set by the configuration, not by signals.)"""
+    if arbiter.num_workers <= arbiter.cfg.workers or not _locked(_PENDING):
+        return
+    try:
+        if _PENDING.value == 0 and _RETIRING.value == 0:
+            _PENDING.value = 1
+            _ASKED_AT.value = time.monotonic()
+    finally:
+        _PENDING.get_lock().release()
+
+
 def claim_replacement() -> bool:
     """True for a worker booted because another asked for its replacement (then it owes the master a SIGTTOU)."""
     return _take(_PENDING)
