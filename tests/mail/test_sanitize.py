@@ -6,7 +6,7 @@ import pytest
 
 from mail.mime import build_message
 from mail.render import Layout, MailContent, prepare_page, render_mail
-from mail.sanitize import resolve_url, sanitize_fragment
+from mail.sanitize import parse_fragment, resolve_url, sanitize_fragment
 from tests.mail.pages import PAGE, assert_safe_html, body_of, content_cell, image_bytes
 
 # (name, hostile markup, a marker that must not appear anywhere in the finished HTML or text)
@@ -224,3 +224,15 @@ def test_a_broken_attachment_image_id_becomes_a_link_not_an_error(resource_id: s
     cell = content_cell(rendered.html)
     assert cell.findall(".//img") == []
     assert {a.text_content(): a.get("href") for a in cell.iter("a")}["plan.png"] == PAGE.web_url
+
+
+def test_the_page_is_read_as_utf_8_without_its_controls_and_lone_surrogates() -> None:
+    """Whatever charset the page claims, its text is the str it came as; a control character or a lone surrogate
+    (a broken escape in the page's JSON) goes, and the text around it stays."""
+    body = (
+        '<meta charset="iso-8859-1"><p>Grüße 😀 日本</p><p>a\ud800b\udfffc</p>'
+        "<p>x\x00y\x01z\x0b\x0c\x7fw\tv</p><p>nel\x85 ls\u2028</p>"
+    )
+    paragraphs = [p.text_content() for p in parse_fragment(body).iter("p")]
+    assert paragraphs == ["Grüße 😀 日本", "abc", "xyzw\tv", "nel\x85 ls\u2028"]
+    assert parse_fragment("\x00\x01 ").text is None and len(parse_fragment("\x00\x01 ")) == 0
