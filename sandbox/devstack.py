@@ -7,6 +7,7 @@ gateway, app id), so *Manage apps* can install the Connect app, the Forge app, o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -96,14 +97,20 @@ def _exited(children: dict[str, subprocess.Popen[bytes]]) -> str | None:
 
 
 def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    # Ctrl-C first (they clean up as after Ctrl-C); SIGTERM for a child that ignores SIGINT (started from the
+    # background of a non-interactive shell); SIGKILL for anything still there.
+    for signum, seconds in ((signal.SIGINT, 3.0), (signal.SIGTERM, 7.0)):
+        running = [child for child in children.values() if child.poll() is None]
+        for child in running:
+            child.send_signal(signum)
+        ends = time.monotonic() + seconds
+        for child in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=max(0.0, ends - time.monotonic()))
     for child in children.values():
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
-    for child in children.values():
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
             child.kill()
+            child.wait()
 
 
 def _stop_on_signal(signum: int, _frame: object) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.devstack import _stop
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -124,3 +126,21 @@ def test_make_run_fails_with_the_reason_when_a_part_does_not_come_up(tmp_path: P
     assert process.returncode == 1, output
     assert "make run:" in output
     assert "pagemail is running" not in output
+
+
+def test_children_that_ignore_ctrl_c_are_stopped_with_sigterm_not_killed() -> None:
+    code = (
+        "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
+    )
+    children = {
+        name: subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) for name in ("app", "sandbox")
+    }
+    try:
+        for child in children.values():
+            assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        _stop(children)
+        assert [child.returncode for child in children.values()] == [-signal.SIGTERM, -signal.SIGTERM]
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.kill()
