@@ -9,8 +9,6 @@
 (function () {
   "use strict";
 
-  const MIN_QUERY_LENGTH = 2;
-  const SEARCH_DELAY_MS = 250;
   const PREVIEW_DELAY_MS = 600;
   const MB = 1024 * 1024;
   const MAX_ATTACHMENT_MB = 50;
@@ -275,7 +273,8 @@
 
   /* ------------------------------------------------------------- chip lists */
 
-  function renderChip(name, kind, removeLabel, onRemove) {
+  // A chip; without onRemove it has no remove button yet (a picker's chips get theirs from pagemail.picker).
+  function renderChip(name, kind, onRemove) {
     const chip = element("li", "chip chip-" + kind);
     if (kind === "group") {
       const badge = element("span", "chip-icon");
@@ -283,316 +282,78 @@
       chip.appendChild(badge);
     }
     chip.appendChild(element("span", "chip-name", name));
-    const remove = element("button", "chip-remove");
-    remove.type = "button";
-    remove.setAttribute("aria-label", removeLabel);
-    remove.title = removeLabel;
-    remove.appendChild(icon("remove"));
-    remove.addEventListener("click", onRemove);
-    chip.appendChild(remove);
+    if (onRemove) {
+      chip.appendChild(pagemail.removeButton(name, icon("remove"), onRemove));
+    }
     return chip;
   }
 
+  function groupLabel(group) {
+    return group.name || group.groupId;
+  }
+
+  // Groups as the API tells them (a name may be missing), those without an id left out.
+  function groupsFrom(list, known) {
+    return (Array.isArray(list) ? list : [])
+      .filter(function (group) {
+        return group && typeof group.groupId === "string" && group.groupId;
+      })
+      .map(function (group) {
+        return { groupId: group.groupId, name: String(group.name || known[group.groupId] || "") };
+      });
+  }
+
   /*
-   * A group picker: chips for the chosen groups and a combobox that searches Confluence groups as the user
-   * (GET /api/recipients, its "groups" only). Keyboard: arrows choose, Enter adds, Escape closes,
-   * Backspace in the empty box removes the last chip.
+   * A group picker: the shared picker (pagemail.picker) searching Confluence groups as the user types
+   * (GET /api/recipients, its "groups" only).
    */
   function groupPicker(name, api, onChange) {
-    const field = byId(name + "-field");
-    const box = field.querySelector(".picker");
-    const input = byId(name + "-input");
-    const chips = byId(name + "-chips");
-    const popup = byId(name + "-popup");
-    const listbox = byId(name + "-listbox");
-    const status = popup.querySelector(".picker-status");
-    let chosen = [];
-    let options = [];
-    let statusText = "";
-    let active = -1;
-    let timer = 0;
-    let controller = null;
-    let disabled = false;
-
-    function isOpen() {
-      return !popup.hidden;
-    }
-
-    function close() {
-      popup.hidden = true;
-      input.setAttribute("aria-expanded", "false");
-      setActive(-1);
-    }
-
-    function open() {
-      if (!options.length && !statusText) {
-        close();
-        return;
-      }
-      popup.hidden = false;
-      input.setAttribute("aria-expanded", "true");
-    }
-
-    function setActive(index) {
-      active = index;
-      Array.prototype.forEach.call(listbox.children, function (option, position) {
-        option.setAttribute("aria-selected", position === index ? "true" : "false");
-      });
-      const current = index >= 0 ? listbox.children[index] : null;
-      if (current) {
-        input.setAttribute("aria-activedescendant", current.id);
-        current.scrollIntoView({ block: "nearest" });
-      } else {
-        input.removeAttribute("aria-activedescendant");
-      }
-    }
-
-    function isChosen(groupId) {
-      return chosen.some(function (group) {
-        return group.groupId === groupId;
-      });
-    }
-
-    function renderChips() {
-      chips.textContent = "";
-      chosen.forEach(function (group, index) {
-        const label = group.name || group.groupId;
-        const chip = renderChip(label, "group", t("picker.remove", { name: label }), function () {
-          removeAt(index);
-          input.focus();
-        });
-        chip.querySelector(".chip-remove").disabled = disabled;
-        chips.appendChild(chip);
-      });
-      chips.hidden = !chosen.length;
-    }
-
-    function showOptions(list, text) {
-      options = list.filter(function (group) {
-        return !isChosen(group.groupId);
-      });
-      statusText = text || "";
-      listbox.textContent = "";
-      options.forEach(function (group, index) {
-        const option = element("li", "picker-option");
-        option.id = name + "-option-" + index;
-        option.setAttribute("role", "option");
-        option.setAttribute("aria-selected", "false");
+    const picker = pagemail.picker(name, {
+      api: api,
+      found: function (data) {
+        return groupsFrom(data.groups, {});
+      },
+      key: function (group) {
+        return group.groupId;
+      },
+      label: groupLabel,
+      option: function (option, group) {
         const badge = element("span", "option-icon");
         badge.appendChild(icon("group"));
         option.appendChild(badge);
-        option.appendChild(element("span", "option-name", group.name || group.groupId));
-        // mousedown would blur the input (and close the list) before the click lands.
-        option.addEventListener("mousedown", function (event) {
-          event.preventDefault();
-        });
-        option.addEventListener("click", function () {
-          choose(index);
-        });
-        option.addEventListener("mousemove", function () {
-          if (active !== index) {
-            setActive(index);
-          }
-        });
-        listbox.appendChild(option);
-      });
-      listbox.hidden = !options.length;
-      status.textContent = statusText;
-      status.hidden = !statusText;
-      active = -1;
-      input.removeAttribute("aria-activedescendant");
-      if (document.activeElement === input) {
-        open();
-      }
-    }
-
-    function cancelSearch() {
-      window.clearTimeout(timer);
-      if (controller) {
-        controller.abort();
-        controller = null;
-      }
-    }
-
-    async function search(query) {
-      const mine = new AbortController();
-      controller = mine;
-      try {
-        const data = await api("GET", "/recipients?query=" + encodeURIComponent(query), null, mine.signal);
-        if (controller !== mine) {
-          return;
+        option.appendChild(element("span", "option-name", groupLabel(group)));
+      },
+      chip: function (group) {
+        return renderChip(groupLabel(group), "group", null);
+      },
+      removeIcon: function () {
+        return icon("remove");
+      },
+      // With no suggestion made active, Enter takes the only one there is.
+      enter: function () {
+        if (picker.isOpen() && picker.optionCount() === 1) {
+          picker.choose(0);
         }
-        controller = null;
-        const found = (Array.isArray(data.groups) ? data.groups : [])
-          .filter(function (group) {
-            return group && typeof group.groupId === "string" && group.groupId;
-          })
-          .map(function (group) {
-            return { groupId: group.groupId, name: String(group.name || "") };
-          });
-        showOptions(found, "");
-        if (!options.length) {
-          showOptions([], t("picker.noMatches"));
-        }
-        announce(t("picker.results", { count: options.length }));
-      } catch (error) {
-        if (isAbort(error) || controller !== mine) {
-          return;
-        }
-        controller = null;
-        showOptions([], t("picker.searchFailed", { message: error.message }));
-      }
-    }
-
-    function onInput() {
-      const query = input.value.trim();
-      cancelSearch();
-      if (!query) {
-        showOptions([], "");
-        close();
-        return;
-      }
-      if (query.length < MIN_QUERY_LENGTH) {
-        showOptions([], t("picker.typeMore"));
-        return;
-      }
-      showOptions([], t("picker.searching"));
-      timer = window.setTimeout(function () {
-        search(query);
-      }, SEARCH_DELAY_MS);
-    }
-
-    function removeAt(index) {
-      const removed = chosen.splice(index, 1)[0];
-      if (!removed) {
-        return;
-      }
-      renderChips();
-      announce(t("picker.removed", { name: removed.name || removed.groupId }));
-      onChange();
-    }
-
-    function choose(index) {
-      const group = options[index];
-      if (!group) {
-        return;
-      }
-      cancelSearch();
-      chosen.push(group);
-      renderChips();
-      announce(t("picker.added", { name: group.name || group.groupId }));
-      input.value = "";
-      showOptions([], "");
-      close();
-      input.focus();
-      onChange();
-    }
-
-    function move(step) {
-      if (!isOpen()) {
-        open();
-      }
-      if (!options.length) {
-        return;
-      }
-      const next = active < 0 ? (step > 0 ? 0 : options.length - 1) : (active + step + options.length) % options.length;
-      setActive(next);
-    }
-
-    input.addEventListener("input", onInput);
-    input.addEventListener("keydown", function (event) {
-      switch (event.key) {
-        case "ArrowDown":
-          event.preventDefault();
-          move(1);
-          break;
-        case "ArrowUp":
-          event.preventDefault();
-          move(-1);
-          break;
-        case "Enter":
-          // Enter picks a suggestion; it never submits the form from here.
-          event.preventDefault();
-          if (isOpen() && active >= 0) {
-            choose(active);
-          } else if (isOpen() && options.length === 1) {
-            choose(0);
-          }
-          break;
-        case "Escape":
-          if (isOpen()) {
-            event.preventDefault();
-            close();
-          }
-          break;
-        case "Backspace":
-          if (!input.value && chosen.length) {
-            event.preventDefault();
-            removeAt(chosen.length - 1);
-          }
-          break;
-        case "Tab":
-          close();
-          break;
-        default:
-          break;
-      }
-    });
-    input.addEventListener("focus", function () {
-      if (input.value.trim()) {
-        open();
-      }
-    });
-    input.addEventListener("blur", close);
-    popup.addEventListener("mousedown", function (event) {
-      event.preventDefault();
-    });
-    // A click between the chips puts the caret in the input, like a text field.
-    box.addEventListener("click", function (event) {
-      if (!disabled && (event.target === box || event.target === chips)) {
-        input.focus();
-      }
+      },
+      onChange: onChange,
     });
 
     return {
       set: function (groups) {
         // Confluence may not tell a group's current name; a name picked here a moment ago is still good.
         const known = {};
-        chosen.forEach(function (group) {
+        picker.items().forEach(function (group) {
           known[group.groupId] = group.name;
         });
-        chosen = (Array.isArray(groups) ? groups : [])
-          .filter(function (group) {
-            return group && typeof group.groupId === "string" && group.groupId;
-          })
-          .map(function (group) {
-            return { groupId: group.groupId, name: String(group.name || known[group.groupId] || "") };
-          });
-        renderChips();
+        picker.set(groupsFrom(groups, known));
       },
       ids: function () {
-        return chosen.map(function (group) {
+        return picker.items().map(function (group) {
           return group.groupId;
         });
       },
-      setDisabled: function (value) {
-        disabled = !!value;
-        input.disabled = disabled;
-        // "Find a group" on a box that can't be used would be an invitation that leads nowhere.
-        if (!input.dataset.placeholder) {
-          input.dataset.placeholder = input.getAttribute("placeholder") || "";
-        }
-        input.setAttribute("placeholder", disabled ? "" : input.dataset.placeholder);
-        box.classList.toggle("is-disabled", disabled);
-        if (disabled) {
-          cancelSearch();
-          close();
-        }
-        renderChips();
-      },
-      focus: function () {
-        input.focus();
-      },
+      setDisabled: picker.setDisabled,
+      focus: picker.focus,
     };
   }
 
@@ -1327,7 +1088,7 @@
     const chips = byId("allowed-domains-chips");
     chips.textContent = "";
     state.domains.forEach(function (domain, index) {
-      chips.appendChild(renderChip(domain, "domain", t("picker.remove", { name: domain }), function () {
+      chips.appendChild(renderChip(domain, "domain", function () {
         state.domains.splice(index, 1);
         renderDomains();
         announce(t("picker.removed", { name: domain }));

@@ -12,8 +12,6 @@
     return;
   }
 
-  const MIN_QUERY_LENGTH = 2;
-  const SEARCH_DELAY_MS = 250;
   // Recipient changes come in bursts (a pasted list, quick picks): one summary call for the lot.
   const SUMMARY_DELAY_MS = 400;
   // The server's limit on the personal message (mail/send.py MAX_MESSAGE), counted as the server counts.
@@ -389,56 +387,73 @@
     return why ? title + " — " + why : title;
   }
 
+  /*
+   * A recipient field (To, Cc or Bcc): the shared picker (pagemail.picker) searching people and groups, plus what
+   * only the dialog has: typed and pasted addresses, red chips and field errors, and a pick no field may repeat.
+   */
   function createPicker(name, onChange) {
     const field = byId(name + "-field");
-    const input = byId(name + "-input");
-    const chips = byId(name + "-chips");
-    const popup = byId(name + "-popup");
-    const listbox = byId(name + "-listbox");
-    const status = popup.querySelector(".picker-status");
     const errorLine = byId(name + "-error");
-    const chosen = [];
     let invalid = new Map(); // chip key → why it is marked red (the server's sentence, or "")
     let typedError = ""; // why the text left in the box can't be added
-    let options = [];
-    let statusText = "";
-    let active = -1;
-    let timer = 0;
-    let controller = null;
-    let pickFirst = false; // Enter came before the suggestions: take the first one when they arrive
 
-    function isOpen() {
-      return !popup.hidden;
-    }
-
-    function open() {
-      if (!options.length && !statusText) {
-        close();
-        return;
-      }
-      popup.hidden = false;
-      input.setAttribute("aria-expanded", "true");
-    }
-
-    function close() {
-      popup.hidden = true;
-      input.setAttribute("aria-expanded", "false");
-      setActive(-1);
-    }
-
-    function setActive(index) {
-      active = index;
-      Array.prototype.forEach.call(listbox.children, function (option, position) {
-        option.setAttribute("aria-selected", position === index ? "true" : "false");
-      });
-      const current = index >= 0 ? listbox.children[index] : null;
-      if (current) {
-        input.setAttribute("aria-activedescendant", current.id);
-        current.scrollIntoView({ block: "nearest" });
-      } else {
-        input.removeAttribute("aria-activedescendant");
-      }
-    }
+    const picker = pagemail.picker(name, {
+      api: api,
+      found: candidatesFrom,
+      key: candidateKey,
+      label: function (candidate) {
+        return candidate.name;
+      },
+      taken: isChosenAnywhere,
+      // Another field may have taken it since the suggestions were shown.
+      accept: function (candidate) {
+        if (isChosenAnywhere(candidate)) {
+          announce(t("picker.duplicate", { name: candidate.name }));
+          return false;
+        }
+        return true;
+      },
+      option: renderOption,
+      chip: renderChip,
+      removeIcon: function () {
+        return cloneIcon("remove");
+      },
+      nothingFound: nothingFound,
+      // Text with an @ is an address (or a list): Confluence finds people by name, so there is nothing to search.
+      text: function (query) {
+        setTypedError("");
+        if (query.indexOf("@") >= 0) {
+          showTyped(query);
+          return true;
+        }
+        return false;
+      },
+      // Enter takes the typed address(es), or the first match (once the search answers, when it hasn't yet).
+      enter: function () {
+        if (input.value.indexOf("@") >= 0) {
+          addTyped(input.value, true);
+        } else if (picker.optionCount()) {
+          picker.choose(0);
+        } else if (picker.searching()) {
+          picker.pickFirstWhenFound();
+        }
+      },
+      // Only the innermost thing goes: the suggestions, then the typed text, then (document) the dialog.
+      ownEscape: true,
+      // A complete address left in the box is what the user meant to add; one that isn't says why.
+      blur: function () {
+        if (input.value.indexOf("@") >= 0) {
+          addTyped(input.value, true);
+          updateButtons();
+        }
+      },
+      removed: function (candidate) {
+        invalid.delete(candidateKey(candidate));
+        syncError();
+      },
+      onChange: onChange,
+    });
+    const input = picker.input;
 
     // The field is red while one of its chips is marked or the text in its box can't be added.
     function syncError() {
@@ -458,11 +473,7 @@
       syncError();
     }
 
-    function renderOption(candidate, index) {
-      const option = element("li", "picker-option");
-      option.id = name + "-option-" + index;
-      option.setAttribute("role", "option");
-      option.setAttribute("aria-selected", "false");
+    function renderOption(option, candidate) {
       option.dataset.kind = candidate.kind;
       option.appendChild(avatar(candidate, "24"));
       const label =
@@ -477,38 +488,6 @@
       if (candidate.kind === "group") {
         option.appendChild(element("span", "lozenge lozenge-group", t("picker.group")));
       }
-      // mousedown would blur the input (and close the list) before the click lands.
-      option.addEventListener("mousedown", function (event) {
-        event.preventDefault();
-      });
-      option.addEventListener("click", function () {
-        choose(index);
-      });
-      option.addEventListener("mousemove", function () {
-        if (active !== index) {
-          setActive(index);
-        }
-      });
-      return option;
-    }
-
-    function showOptions(list, text) {
-      options = list.filter(function (candidate) {
-        return !isChosenAnywhere(candidate);
-      });
-      statusText = text || "";
-      listbox.textContent = "";
-      options.forEach(function (candidate, index) {
-        listbox.appendChild(renderOption(candidate, index));
-      });
-      listbox.hidden = !options.length;
-      status.textContent = statusText;
-      status.hidden = !statusText;
-      active = -1;
-      input.removeAttribute("aria-activedescendant");
-      if (document.activeElement === input) {
-        open();
-      }
     }
 
     // Someone already picked is "already added", not "no match": the search did find them.
@@ -517,170 +496,51 @@
       return taken.length ? t("picker.alreadyAdded", { name: taken[0].name }) : t("picker.noMatches");
     }
 
-    function cancelSearch() {
-      window.clearTimeout(timer);
-      timer = 0;
-      if (controller) {
-        controller.abort();
-        controller = null;
-      }
-    }
-
-    async function search(query) {
-      const mine = new AbortController();
-      controller = mine;
-      try {
-        const data = await api("GET", "/recipients?query=" + encodeURIComponent(query), null, mine.signal);
-        if (controller !== mine) {
-          return;
-        }
-        controller = null;
-        const found = candidatesFrom(data);
-        showOptions(found, "");
-        if (!options.length) {
-          showOptions([], nothingFound(found));
-        }
-        announce(t("picker.results", { count: options.length }));
-        if (pickFirst && options.length) {
-          choose(0);
-        }
-      } catch (error) {
-        if (isAbort(error) || controller !== mine) {
-          return;
-        }
-        controller = null;
-        showOptions([], t("picker.searchFailed", { message: error.message }));
-      } finally {
-        if (controller === null) {
-          pickFirst = false;
-        }
-      }
-    }
-
     // What typed text with an @ would become: a suggestion to send to it, or why it can't be one (yet).
     function showTyped(query) {
       const mailboxes = splitAddressList(query).map(parseMailbox);
       if (mailboxes.length > 1) {
-        showOptions([], t("picker.addList", { count: mailboxes.length }));
+        picker.showOptions([], t("picker.addList", { count: mailboxes.length }));
         return;
       }
       const mailbox = mailboxes[0] || parseMailbox(query);
       const why = addressProblem(mailbox.address);
       if (why) {
-        showOptions([], t("email.invalid", { address: mailbox.address, reason: why }));
+        picker.showOptions([], t("email.invalid", { address: mailbox.address, reason: why }));
         return;
       }
       const candidate = emailCandidate(mailbox);
       if (isChosenAnywhere(candidate)) {
-        showOptions([], t("picker.alreadyAdded", { name: candidate.name }));
+        picker.showOptions([], t("picker.alreadyAdded", { name: candidate.name }));
         return;
       }
-      showOptions([candidate], "");
+      picker.showOptions([candidate], "");
     }
 
-    function onInput() {
-      const query = input.value.trim();
-      cancelSearch();
-      pickFirst = false;
-      setTypedError("");
-      if (!query) {
-        showOptions([], "");
-        close();
-        return;
+    function renderChip(candidate) {
+      const key = candidateKey(candidate);
+      const chip = element("li", "chip chip-" + candidate.kind);
+      if (invalid.has(key)) {
+        chip.classList.add("chip-invalid");
       }
-      // Text with an @ is an address (or a list): Confluence finds people by name, so there is nothing to search.
-      if (query.indexOf("@") >= 0) {
-        showTyped(query);
-        return;
+      chip.title = chipTitle(candidate, invalid.get(key));
+      chip.appendChild(avatar(candidate, "16"));
+      chip.appendChild(element("span", "chip-name", candidate.name));
+      const members = candidate.kind === "group" ? groupMembers.get(candidate.id) : undefined;
+      if (members !== undefined) {
+        // "engineering · 4": a group is as many recipients as it has members.
+        const count = element("span", "chip-count", "· " + i18n.number.format(members));
+        count.setAttribute("aria-hidden", "true");
+        chip.appendChild(count);
       }
-      if (query.length < MIN_QUERY_LENGTH) {
-        showOptions([], t("picker.typeMore"));
-        return;
-      }
-      showOptions([], t("picker.searching"));
-      timer = window.setTimeout(function () {
-        timer = 0;
-        search(query);
-      }, SEARCH_DELAY_MS);
-    }
-
-    function renderChips() {
-      chips.textContent = "";
-      chosen.forEach(function (candidate, index) {
-        const key = candidateKey(candidate);
-        const chip = element("li", "chip chip-" + candidate.kind);
-        if (invalid.has(key)) {
-          chip.classList.add("chip-invalid");
-        }
-        chip.title = chipTitle(candidate, invalid.get(key));
-        chip.appendChild(avatar(candidate, "16"));
-        chip.appendChild(element("span", "chip-name", candidate.name));
-        const members = candidate.kind === "group" ? groupMembers.get(candidate.id) : undefined;
+      if (candidate.kind !== "user") {
+        let kind = candidate.kind === "group" ? t("picker.group") : t("picker.external");
         if (members !== undefined) {
-          // "engineering · 4": a group is as many recipients as it has members.
-          const count = element("span", "chip-count", "· " + i18n.number.format(members));
-          count.setAttribute("aria-hidden", "true");
-          chip.appendChild(count);
+          kind = t("picker.groupMembers", { count: members });
         }
-        if (candidate.kind !== "user") {
-          let kind = candidate.kind === "group" ? t("picker.group") : t("picker.external");
-          if (members !== undefined) {
-            kind = t("picker.groupMembers", { count: members });
-          }
-          chip.appendChild(element("span", "visually-hidden", " (" + kind + ")"));
-        }
-        const remove = element("button", "chip-remove");
-        remove.type = "button";
-        remove.setAttribute("aria-label", t("picker.remove", { name: candidate.name }));
-        remove.title = t("picker.remove", { name: candidate.name });
-        remove.appendChild(cloneIcon("remove"));
-        remove.addEventListener("click", function () {
-          removeAt(index);
-          input.focus();
-        });
-        chip.appendChild(remove);
-        chips.appendChild(chip);
-      });
-      chips.hidden = !chosen.length;
-    }
-
-    function add(candidate) {
-      if (isChosenAnywhere(candidate)) {
-        announce(t("picker.duplicate", { name: candidate.name }));
-        return false;
+        chip.appendChild(element("span", "visually-hidden", " (" + kind + ")"));
       }
-      chosen.push(candidate);
-      renderChips();
-      announce(t("picker.added", { name: candidate.name }));
-      onChange();
-      return true;
-    }
-
-    function removeAt(index) {
-      const removed = chosen.splice(index, 1)[0];
-      if (!removed) {
-        return;
-      }
-      invalid.delete(candidateKey(removed));
-      renderChips();
-      syncError();
-      announce(t("picker.removed", { name: removed.name }));
-      onChange();
-    }
-
-    function choose(index) {
-      const candidate = options[index];
-      if (!candidate) {
-        return;
-      }
-      cancelSearch();
-      pickFirst = false;
-      add(candidate);
-      input.value = "";
-      setTypedError("");
-      showOptions([], "");
-      close();
-      input.focus();
+      return chip;
     }
 
     /*
@@ -717,14 +577,12 @@
       if (!added.length && !duplicates.length && !report) {
         return 0;
       }
-      cancelSearch();
-      pickFirst = false;
+      picker.cancel();
       input.value = left.join(", ");
-      showOptions([], "");
-      close();
-      Array.prototype.push.apply(chosen, added);
+      picker.showOptions([], "");
+      picker.close();
+      picker.append(added);
       if (added.length) {
-        renderChips();
         announce(t("picker.addedCount", { count: added.length }));
       }
       setTypedError(report ? problems.join(" ") : "");
@@ -751,117 +609,24 @@
       input.focus();
     }
 
-    function move(step) {
-      if (!isOpen()) {
-        open();
-      }
-      if (!options.length) {
-        return;
-      }
-      if (active < 0) {
-        setActive(step > 0 ? 0 : options.length - 1);
-      } else {
-        setActive((active + step + options.length) % options.length);
-      }
-    }
-
-    input.addEventListener("input", onInput);
     input.addEventListener("paste", onPaste);
-    input.addEventListener("keydown", function (event) {
-      switch (event.key) {
-        case "ArrowDown":
-          event.preventDefault();
-          move(1);
-          break;
-        case "ArrowUp":
-          event.preventDefault();
-          move(-1);
-          break;
-        case "Enter":
-          // Never submit the form from here: Enter takes the active suggestion, the typed address(es), or the
-          // first match (once the search answers, when it hasn't yet).
-          event.preventDefault();
-          if (isOpen() && active >= 0) {
-            choose(active);
-          } else if (input.value.indexOf("@") >= 0) {
-            addTyped(input.value, true);
-          } else if (options.length) {
-            choose(0);
-          } else if (timer || controller) {
-            pickFirst = true;
-          }
-          break;
-        case "Escape":
-          // Only the innermost thing goes: the suggestions, then the typed text, then (document) the dialog.
-          if (isOpen()) {
-            event.preventDefault();
-            event.stopPropagation();
-            close();
-          } else if (input.value) {
-            event.preventDefault();
-            event.stopPropagation();
-            input.value = "";
-            cancelSearch();
-            setTypedError("");
-            showOptions([], "");
-          }
-          break;
-        case "Backspace":
-          if (!input.value && chosen.length) {
-            event.preventDefault();
-            removeAt(chosen.length - 1);
-          }
-          break;
-        case "Tab":
-          close();
-          break;
-        default:
-          break;
-      }
-    });
-    input.addEventListener("focus", function () {
-      if (input.value.trim()) {
-        open();
-      }
-    });
-    input.addEventListener("blur", function () {
-      close();
-      // A complete address left in the box is what the user meant to add; one that isn't says why.
-      if (input.value.indexOf("@") >= 0) {
-        addTyped(input.value, true);
-        updateButtons();
-      }
-    });
-    popup.addEventListener("mousedown", function (event) {
-      event.preventDefault();
-    });
-    // A click anywhere in the box (between chips) puts the caret in the input, like a text field.
-    field.querySelector(".picker").addEventListener("click", function (event) {
-      if (event.target === event.currentTarget || event.target === chips) {
-        input.focus();
-      }
-    });
+
+    function find(key) {
+      return picker.items().find(function (candidate) {
+        return candidateKey(candidate) === key;
+      });
+    }
 
     return {
       name: name,
-      has: function (key) {
-        return chosen.some(function (candidate) {
-          return candidateKey(candidate) === key;
-        });
-      },
+      has: picker.has,
       count: function () {
-        return chosen.length;
+        return picker.items().length;
       },
-      chosen: function () {
-        return chosen.slice();
-      },
-      find: function (key) {
-        return chosen.find(function (candidate) {
-          return candidateKey(candidate) === key;
-        });
-      },
+      chosen: picker.items,
+      find: find,
       body: function () {
-        return chosen.map(function (candidate) {
+        return picker.items().map(function (candidate) {
           if (candidate.kind === "user") {
             return { accountId: candidate.id };
           }
@@ -872,15 +637,11 @@
       markInvalid: function (keys, why) {
         invalid = new Map();
         keys.forEach(function (key) {
-          if (
-            chosen.some(function (candidate) {
-              return candidateKey(candidate) === key;
-            })
-          ) {
+          if (picker.has(key)) {
             invalid.set(key, why || "");
           }
         });
-        renderChips();
+        picker.render();
         syncError();
         return invalid.size > 0;
       },
@@ -888,14 +649,12 @@
       hasProblem: function () {
         return invalid.size > 0 || !!typedError;
       },
-      render: renderChips,
+      render: picker.render,
       reveal: function () {
         field.hidden = false;
       },
-      focus: function () {
-        input.focus();
-      },
-      cancel: cancelSearch,
+      focus: picker.focus,
+      cancel: picker.cancel,
     };
   }
 

@@ -1,8 +1,8 @@
 /*
  * What the send dialog (static/dialog.js) and the admin pages (static/admin.js, static/space.js) share: the
- * page's strings, the host (where the page was opened, its locale, flags, closing the dialog) and the JSON API
- * client (DESIGN §7). Published as window.pagemail; loaded before the page scripts. Each page has one set of
- * strings and one token cache, so both live here once per page.
+ * page's strings, the host (where the page was opened, its locale, flags, closing the dialog), the JSON API
+ * client (DESIGN §7) and the people/group picker (a combobox with chips). Published as window.pagemail; loaded
+ * before the page scripts. Each page has one set of strings and one token cache, so both live here once per page.
  *
  * Two hosts, one page: in the Connect app the host is Confluence's AP bridge, and the API is fetched with a
  * context token; in the Forge app's Custom UI (forge/ui) the Forge transport, loaded first, has set
@@ -428,6 +428,404 @@
     };
   }
 
+  /* ------------------------------------------------------------ the picker */
+
+  // A search waits for this many characters, and for a pause in the typing this long.
+  const MIN_QUERY_LENGTH = 2;
+  const SEARCH_DELAY_MS = 250;
+
+  // The button that takes a chip away; `name` is what the chip shows, `iconNode` the page's own drawing.
+  function removeButton(name, iconNode, onRemove) {
+    const label = t("picker.remove", { name: name });
+    const remove = element("button", "chip-remove");
+    remove.type = "button";
+    remove.setAttribute("aria-label", label);
+    remove.title = label;
+    remove.appendChild(iconNode);
+    remove.addEventListener("click", onRemove);
+    return remove;
+  }
+
+  /*
+   * A combobox with chips (the send dialog's To/Cc/Bcc, the admin pages' groups): it searches GET /api/recipients
+   * as the user types, arrows move through the suggestions, Enter picks, Escape closes, Backspace in the empty box
+   * removes the last chip, a click between the chips puts the caret in the input. The markup is the page's:
+   * #NAME-field holding .picker, #NAME-input, #NAME-chips, #NAME-popup (with .picker-status) and #NAME-listbox.
+   *
+   * What the pages do differently comes in `hooks`:
+   *  api                the page's API function (createApi);
+   *  found(data)        the items in a search answer;
+   *  key(item)          what tells items apart;
+   *  label(item)        the name the announcements and the remove button say;
+   *  option(li, item)   fills a suggestion (the li already has its id, role and listeners);
+   *  chip(item)         a chip without its remove button, which is added here; removeIcon() draws that button's icon;
+   *  onChange()         a chip was added or removed by the user;
+   * and, optional:
+   *  taken(item)        whether a suggestion is left out as already chosen (default: a chip here has its key);
+   *  accept(item)       whether a picked suggestion may be added now (default: yes);
+   *  nothingFound(found) the status when a search leaves no suggestion (default: "picker.noMatches");
+   *  text(query)        the typed text changed (or was cleared here); true when the page has shown what it means;
+   *  enter()            Enter with no active suggestion (the page may choose(0), or pickFirstWhenFound());
+   *  removed(item)      after a chip went;
+   *  blur()             after the input lost the focus (and the suggestions closed);
+   *  ownEscape          Escape stays here while it has something to undo: the suggestions, then the typed text
+   *                     (in a dialog, where Escape on the document closes the dialog).
+   */
+  function picker(name, hooks) {
+    const field = byId(name + "-field");
+    const box = field.querySelector(".picker");
+    const input = byId(name + "-input");
+    const chips = byId(name + "-chips");
+    const popup = byId(name + "-popup");
+    const listbox = byId(name + "-listbox");
+    const status = popup.querySelector(".picker-status");
+    let chosen = [];
+    let options = [];
+    let statusText = "";
+    let active = -1;
+    let timer = 0;
+    let controller = null;
+    let pickFirst = false; // Enter came before the suggestions: take the first one when they arrive
+    let disabled = false;
+
+    function has(key) {
+      return chosen.some(function (item) {
+        return hooks.key(item) === key;
+      });
+    }
+
+    function taken(item) {
+      return hooks.taken ? hooks.taken(item) : has(hooks.key(item));
+    }
+
+    function isOpen() {
+      return !popup.hidden;
+    }
+
+    function open() {
+      if (!options.length && !statusText) {
+        close();
+        return;
+      }
+      popup.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+
+    function close() {
+      popup.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      setActive(-1);
+    }
+
+    function setActive(index) {
+      active = index;
+      Array.prototype.forEach.call(listbox.children, function (option, position) {
+        option.setAttribute("aria-selected", position === index ? "true" : "false");
+      });
+      const current = index >= 0 ? listbox.children[index] : null;
+      if (current) {
+        input.setAttribute("aria-activedescendant", current.id);
+        current.scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function renderOption(item, index) {
+      const option = element("li", "picker-option");
+      option.id = name + "-option-" + index;
+      option.setAttribute("role", "option");
+      option.setAttribute("aria-selected", "false");
+      hooks.option(option, item);
+      // mousedown would blur the input (and close the list) before the click lands.
+      option.addEventListener("mousedown", function (event) {
+        event.preventDefault();
+      });
+      option.addEventListener("click", function () {
+        choose(index);
+      });
+      option.addEventListener("mousemove", function () {
+        if (active !== index) {
+          setActive(index);
+        }
+      });
+      return option;
+    }
+
+    // The suggestions (those not chosen yet) and a status line; the popup shows them while the input has the focus.
+    function showOptions(list, text) {
+      options = list.filter(function (item) {
+        return !taken(item);
+      });
+      statusText = text || "";
+      listbox.textContent = "";
+      options.forEach(function (item, index) {
+        listbox.appendChild(renderOption(item, index));
+      });
+      listbox.hidden = !options.length;
+      status.textContent = statusText;
+      status.hidden = !statusText;
+      active = -1;
+      input.removeAttribute("aria-activedescendant");
+      if (document.activeElement === input) {
+        open();
+      }
+    }
+
+    function renderChips() {
+      chips.textContent = "";
+      chosen.forEach(function (item, index) {
+        const chip = hooks.chip(item);
+        const remove = removeButton(hooks.label(item), hooks.removeIcon(), function () {
+          removeAt(index);
+          input.focus();
+        });
+        remove.disabled = disabled;
+        chip.appendChild(remove);
+        chips.appendChild(chip);
+      });
+      chips.hidden = !chosen.length;
+    }
+
+    function cancelSearch() {
+      window.clearTimeout(timer);
+      timer = 0;
+      pickFirst = false;
+      if (controller) {
+        controller.abort();
+        controller = null;
+      }
+    }
+
+    async function search(query) {
+      const mine = new AbortController();
+      controller = mine;
+      try {
+        const data = await hooks.api("GET", "/recipients?query=" + encodeURIComponent(query), null, mine.signal);
+        if (controller !== mine) {
+          return;
+        }
+        controller = null;
+        const found = hooks.found(data);
+        showOptions(found, "");
+        if (!options.length) {
+          showOptions([], hooks.nothingFound ? hooks.nothingFound(found) : t("picker.noMatches"));
+        }
+        announce(t("picker.results", { count: options.length }));
+        if (pickFirst && options.length) {
+          choose(0);
+        }
+      } catch (error) {
+        if (isAbort(error) || controller !== mine) {
+          return;
+        }
+        controller = null;
+        showOptions([], t("picker.searchFailed", { message: error.message }));
+      } finally {
+        if (controller === null) {
+          pickFirst = false;
+        }
+      }
+    }
+
+    function onInput() {
+      const query = input.value.trim();
+      cancelSearch();
+      if (hooks.text && hooks.text(query)) {
+        return;
+      }
+      if (!query) {
+        showOptions([], "");
+        close();
+        return;
+      }
+      if (query.length < MIN_QUERY_LENGTH) {
+        showOptions([], t("picker.typeMore"));
+        return;
+      }
+      showOptions([], t("picker.searching"));
+      timer = window.setTimeout(function () {
+        timer = 0;
+        search(query);
+      }, SEARCH_DELAY_MS);
+    }
+
+    function removeAt(index) {
+      const removed = chosen.splice(index, 1)[0];
+      if (!removed) {
+        return;
+      }
+      renderChips();
+      if (hooks.removed) {
+        hooks.removed(removed);
+      }
+      announce(t("picker.removed", { name: hooks.label(removed) }));
+      hooks.onChange();
+    }
+
+    function choose(index) {
+      const item = options[index];
+      if (!item) {
+        return;
+      }
+      cancelSearch();
+      if (!hooks.accept || hooks.accept(item)) {
+        chosen.push(item);
+        renderChips();
+        announce(t("picker.added", { name: hooks.label(item) }));
+        hooks.onChange();
+      }
+      input.value = "";
+      if (hooks.text) {
+        hooks.text("");
+      }
+      showOptions([], "");
+      close();
+      input.focus();
+    }
+
+    function move(step) {
+      if (!isOpen()) {
+        open();
+      }
+      if (!options.length) {
+        return;
+      }
+      if (active < 0) {
+        setActive(step > 0 ? 0 : options.length - 1);
+      } else {
+        setActive((active + step + options.length) % options.length);
+      }
+    }
+
+    function onEscape(event) {
+      if (isOpen()) {
+        event.preventDefault();
+        if (hooks.ownEscape) {
+          event.stopPropagation();
+        }
+        close();
+      } else if (hooks.ownEscape && input.value) {
+        event.preventDefault();
+        event.stopPropagation();
+        input.value = "";
+        onInput();
+      }
+    }
+
+    input.addEventListener("input", onInput);
+    input.addEventListener("keydown", function (event) {
+      switch (event.key) {
+        case "ArrowDown":
+          event.preventDefault();
+          move(1);
+          break;
+        case "ArrowUp":
+          event.preventDefault();
+          move(-1);
+          break;
+        case "Enter":
+          // Enter picks a suggestion; it never submits the form from here.
+          event.preventDefault();
+          if (isOpen() && active >= 0) {
+            choose(active);
+          } else if (hooks.enter) {
+            hooks.enter();
+          }
+          break;
+        case "Escape":
+          onEscape(event);
+          break;
+        case "Backspace":
+          if (!input.value && chosen.length) {
+            event.preventDefault();
+            removeAt(chosen.length - 1);
+          }
+          break;
+        case "Tab":
+          close();
+          break;
+        default:
+          break;
+      }
+    });
+    input.addEventListener("focus", function () {
+      if (input.value.trim()) {
+        open();
+      }
+    });
+    input.addEventListener("blur", function () {
+      close();
+      if (hooks.blur) {
+        hooks.blur();
+      }
+    });
+    popup.addEventListener("mousedown", function (event) {
+      event.preventDefault();
+    });
+    // A click between the chips puts the caret in the input, like a text field.
+    box.addEventListener("click", function (event) {
+      if (!disabled && (event.target === box || event.target === chips)) {
+        input.focus();
+      }
+    });
+
+    return {
+      input: input,
+      isOpen: isOpen,
+      close: close,
+      showOptions: showOptions,
+      // How many suggestions there are (shown or not).
+      optionCount: function () {
+        return options.length;
+      },
+      choose: choose,
+      // Whether a search is waiting for the typing to pause or for its answer.
+      searching: function () {
+        return !!(timer || controller);
+      },
+      pickFirstWhenFound: function () {
+        pickFirst = true;
+      },
+      cancel: cancelSearch,
+      has: has,
+      items: function () {
+        return chosen.slice();
+      },
+      // Replaces the chips (as loaded), without telling onChange.
+      set: function (items) {
+        chosen = items.slice();
+        renderChips();
+      },
+      // Adds these chips at once (a typed or pasted list), without announcing or telling onChange.
+      append: function (items) {
+        Array.prototype.push.apply(chosen, items);
+        if (items.length) {
+          renderChips();
+        }
+      },
+      render: renderChips,
+      setDisabled: function (value) {
+        disabled = !!value;
+        input.disabled = disabled;
+        // A search hint on a box that can't be used would be an invitation that leads nowhere.
+        if (!input.dataset.placeholder) {
+          input.dataset.placeholder = input.getAttribute("placeholder") || "";
+        }
+        input.setAttribute("placeholder", disabled ? "" : input.dataset.placeholder);
+        box.classList.toggle("is-disabled", disabled);
+        if (disabled) {
+          cancelSearch();
+          close();
+        }
+        renderChips();
+      },
+      focus: function () {
+        input.focus();
+      },
+    };
+  }
+
   window.pagemail = Object.freeze({
     byId: byId,
     element: element,
@@ -446,5 +844,7 @@
     closeDialog: closeDialog,
     isAbort: isAbort,
     createApi: createApi,
+    removeButton: removeButton,
+    picker: picker,
   });
 })();
