@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import threading
 import time
 import uuid
@@ -25,6 +24,8 @@ import jwt
 import requests
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sandbox.bearer_tokens import GrantStore
 
 ISSUER = "forge/invocation-token"
 APP_ARI_PREFIX = "ari:cloud:ecosystem::app/"
@@ -89,31 +90,13 @@ class ForgeGrant:
     expires_at: float
 
 
-class ForgeTokens:
+class ForgeTokens(GrantStore[ForgeGrant]):
     """The `x-forge-oauth-user` / `x-forge-oauth-system` tokens handed out with invocations."""
 
-    def __init__(self) -> None:
-        self._grants: dict[str, ForgeGrant] = {}
-        self._lock = threading.Lock()
-
     def issue(self, account_id: str, *, is_app: bool, scopes: frozenset[str], installation_id: str) -> str:
-        token = secrets.token_urlsafe(32)
-        grant = ForgeGrant(account_id, is_app, scopes, installation_id, time.time() + OAUTH_TOKEN_LIFETIME)
-        with self._lock:
-            self._grants[token] = grant
-        return token
-
-    def lookup(self, token: str) -> ForgeGrant | None:
-        with self._lock:
-            grant = self._grants.get(token)
-            if grant is not None and grant.expires_at <= time.time():
-                del self._grants[token]
-                return None
-            return grant
-
-    def revoke_all(self) -> None:
-        with self._lock:
-            self._grants.clear()
+        return self._hand_out(
+            ForgeGrant(account_id, is_app, scopes, installation_id, time.time() + OAUTH_TOKEN_LIFETIME)
+        )
 
 
 @dataclass(frozen=True)

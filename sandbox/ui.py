@@ -243,15 +243,21 @@ def _site_admin_only(state: SandboxState, user: User) -> Response | None:
     return _render("wiki_forbidden.html", state, status=403, reason="Only site admins can open app settings.")
 
 
-def _admin_entries(state: SandboxState, user: User) -> tuple[list[Module], list[Module], dict[str, str]]:
-    """(sidebar entries, modules that may be opened, their labels) of the Connect app."""
+def _admin_entries(state: SandboxState, user: User) -> tuple[list[Module], dict[str, Any]]:
+    """The Connect app's modules that may be opened, and what every Apps page shows: the Connect app's sidebar
+    entries (with the labels of all its openable modules) and the Forge app's globalSettings pages."""
     installation = state.installation
     modules = modules_of(installation.descriptor) if installation.active else []
     # Like Confluence: adminPages are the sidebar's entries; the configurePage is no entry of its own, it is what
     # the app's *Configure* button in Manage apps opens (an app declaring both, as pagemail does, is listed once).
     sidebar = [module for module in modules if module.kind == "adminPages"]
     openable = sidebar + [module for module in modules if module.kind == "configurePage"]
-    return sidebar, openable, _labels(state, user, openable)
+    entries = {
+        "admin_pages": sidebar,
+        "labels": _labels(state, user, openable),
+        "forge_pages": _forge_modules(state, GLOBAL_SETTINGS),
+    }
+    return openable, entries
 
 
 @bp.get("/wiki/admin")
@@ -262,15 +268,13 @@ def admin(module_key: str = "") -> Response:
     refused = _site_admin_only(state, user)
     if refused is not None:
         return refused
-    sidebar, openable, labels = _admin_entries(state, user)
-    forge_pages = _forge_modules(state, GLOBAL_SETTINGS)
+    openable, entries = _admin_entries(state, user)
+    forge_pages = entries["forge_pages"]
     chosen = next((module for module in openable if module.key == module_key), openable[0] if openable else None)
     if chosen is None and forge_pages and not module_key:
         return redirect(url_for("ui.admin_forge", module_key=forge_pages[0].key))
     frame = _frame(state, chosen, user) if chosen else None
-    return _render(
-        "wiki_admin.html", state, admin_pages=sidebar, frame=frame, labels=labels, forge_pages=forge_pages, title=""
-    )
+    return _render("wiki_admin.html", state, frame=frame, title="", **entries)
 
 
 @bp.get("/wiki/admin/forge/<module_key>")
@@ -281,20 +285,17 @@ def admin_forge(module_key: str) -> Response:
     refused = _site_admin_only(state, user)
     if refused is not None:
         return refused
-    sidebar, _openable, labels = _admin_entries(state, user)
-    forge_pages = _forge_modules(state, GLOBAL_SETTINGS)
     forge_frame, problem = _forge_frame(state, module_key, user)
+    _openable, entries = _admin_entries(state, user)
     return _render(
         "wiki_admin.html",
         state,
-        admin_pages=sidebar,
         frame=None,
-        labels=labels,
-        forge_pages=forge_pages,
         forge_frame=forge_frame,
         forge_problem=problem,
         forge_key=module_key,
         title=forge_frame["title"] if forge_frame else "App settings",
+        **entries,
     )
 
 
@@ -312,6 +313,20 @@ def _space_admin_only(state: SandboxState, space_key: str, user: User) -> Respon
     return None
 
 
+def _space_tools_entries(state: SandboxState, space_key: str, user: User) -> dict[str, Any]:
+    """What every Integrations page of a space shows: the space, the Connect app's tabs (and their labels) and the
+    Forge app's spaceSettings pages."""
+    installation = state.installation
+    modules = modules_of(installation.descriptor) if installation.active else []
+    tabs = [module for module in modules if module.kind == "spaceToolsTabs"]
+    return {
+        "space": state.catalog.space(space_key),
+        "tabs": tabs,
+        "labels": _labels(state, user, tabs),
+        "forge_tabs": _forge_modules(state, SPACE_SETTINGS),
+    }
+
+
 @bp.get("/wiki/spaces/<space_key>/settings/integrations")
 @bp.get("/wiki/spaces/<space_key>/settings/integrations/<module_key>")
 def space_tools(space_key: str, module_key: str = "") -> Response:
@@ -320,27 +335,13 @@ def space_tools(space_key: str, module_key: str = "") -> Response:
     refused = _space_admin_only(state, space_key, user)
     if refused is not None:
         return refused
-    space = state.catalog.space(space_key)
-    installation = state.installation
-    tabs = (
-        [module for module in modules_of(installation.descriptor) if module.kind == "spaceToolsTabs"]
-        if installation.active
-        else []
-    )
-    forge_tabs = _forge_modules(state, SPACE_SETTINGS)
+    entries = _space_tools_entries(state, space_key, user)
+    tabs, forge_tabs = entries["tabs"], entries["forge_tabs"]
     chosen = next((module for module in tabs if module.key == module_key), tabs[0] if tabs else None)
     if chosen is None and forge_tabs and not module_key:
         return redirect(url_for("ui.space_tools_forge", space_key=space_key, module_key=forge_tabs[0].key))
     frame = _frame(state, chosen, user, space_key=space_key) if chosen else None
-    return _render(
-        "wiki_space_tools.html",
-        state,
-        space=space,
-        tabs=tabs,
-        frame=frame,
-        labels=_labels(state, user, tabs),
-        forge_tabs=forge_tabs,
-    )
+    return _render("wiki_space_tools.html", state, frame=frame, **entries)
 
 
 @bp.get("/wiki/spaces/<space_key>/settings/integrations/forge/<module_key>")
@@ -351,25 +352,15 @@ def space_tools_forge(space_key: str, module_key: str) -> Response:
     refused = _space_admin_only(state, space_key, user)
     if refused is not None:
         return refused
-    space = state.catalog.space(space_key)
-    installation = state.installation
-    tabs = (
-        [module for module in modules_of(installation.descriptor) if module.kind == "spaceToolsTabs"]
-        if installation.active
-        else []
-    )
     forge_frame, problem = _forge_frame(state, module_key, user, space_key=space_key)
     return _render(
         "wiki_space_tools.html",
         state,
-        space=space,
-        tabs=tabs,
         frame=None,
-        labels=_labels(state, user, tabs),
-        forge_tabs=_forge_modules(state, SPACE_SETTINGS),
         forge_frame=forge_frame,
         forge_problem=problem,
         forge_key=module_key,
+        **_space_tools_entries(state, space_key, user),
     )
 
 

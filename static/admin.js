@@ -98,36 +98,9 @@
 
   /* ---------------------------------------------------------- section message */
 
+  // The page's message box (static/pagemail.js), with the icons drawn here.
   function messageBox(node) {
-    const parts = {
-      icon: node.querySelector(".section-message-icon"),
-      title: node.querySelector(".section-message-title"),
-      body: node.querySelector(".section-message-body"),
-      list: node.querySelector(".section-message-list"),
-    };
-    return {
-      show: function (kind, title, body, items) {
-        node.className = "section-message section-message-" + kind;
-        parts.icon.textContent = "";
-        parts.icon.appendChild(icon(kind));
-        parts.title.textContent = title;
-        parts.body.textContent = body || "";
-        parts.body.hidden = !body;
-        parts.list.textContent = "";
-        (items || []).forEach(function (item) {
-          parts.list.appendChild(element("li", "", item));
-        });
-        parts.list.hidden = !items || !items.length;
-        node.hidden = false;
-        node.scrollIntoView({ block: "nearest" });
-      },
-      hide: function () {
-        node.hidden = true;
-      },
-      focus: function () {
-        node.focus({ preventScroll: false });
-      },
-    };
+    return pagemail.messageBox(node, icon);
   }
 
   /* ------------------------------------------------------------- field errors */

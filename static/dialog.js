@@ -107,15 +107,12 @@
 
   /* ---------------------------------------------------------- section message */
 
-  const message = {
-    node: byId("message"),
-    icon: byId("message").querySelector(".section-message-icon"),
-    title: byId("message").querySelector(".section-message-title"),
-    body: byId("message").querySelector(".section-message-body"),
-    list: byId("message").querySelector(".section-message-list"),
-  };
-
   const MESSAGE_ICONS = { error: "error", warning: "warning", success: "success" };
+
+  // The page's message box (static/pagemail.js), with the icons from this page's templates.
+  const message = pagemail.messageBox(byId("message"), function (kind) {
+    return cloneIcon(MESSAGE_ICONS[kind] || "error");
+  });
 
   /*
    * What the message on show is about, so that it goes once its cause is gone: the chips it marks (`keys`), the
@@ -129,22 +126,11 @@
     banner.keys = [];
     banner.fields = [];
     banner.source = "";
-    message.node.className = "section-message section-message-" + kind;
-    setIcon(message.icon, MESSAGE_ICONS[kind] || "error");
-    message.title.textContent = title;
-    message.body.textContent = body || "";
-    message.body.hidden = !body;
-    message.list.textContent = "";
-    (items || []).forEach(function (item) {
-      message.list.appendChild(element("li", "", item));
-    });
-    message.list.hidden = !items || !items.length;
-    message.node.hidden = false;
-    message.node.scrollIntoView({ block: "nearest" });
+    message.show(kind, title, body, items);
   }
 
   function hideMessage() {
-    message.node.hidden = true;
+    message.hide();
     banner.kind = "";
     banner.keys = [];
     banner.fields = [];
@@ -152,13 +138,11 @@
   }
 
   function addListTitle(text) {
-    message.list.hidden = false;
-    message.list.appendChild(element("li", "section-message-list-title", text));
+    message.addItem(text, "section-message-list-title");
   }
 
   function addListItem(text) {
-    message.list.hidden = false;
-    message.list.appendChild(element("li", "", text));
+    message.addItem(text);
   }
 
   /* ----------------------------------------------------------- email addresses */

@@ -1,7 +1,7 @@
 /*
  * What the send dialog (static/dialog.js) and the admin pages (static/admin.js, static/space.js) share: the
  * page's strings, the host (where the page was opened, its locale, flags, closing the dialog), the JSON API
- * client (DESIGN §7) and the people/group picker (a combobox with chips). Published as window.pagemail; loaded
+ * client (DESIGN §7), the message box and the people/group picker (a combobox with chips). Published as window.pagemail; loaded
  * before the page scripts. Each page has one set of strings and one token cache, so both live here once per page.
  *
  * Two hosts, one page: in the Connect app the host is Confluence's AP bridge, and the API is fetched with a
@@ -428,6 +428,52 @@
     };
   }
 
+  /* ---------------------------------------------------- the section message */
+
+  /*
+   * The page's message box (the send dialog's and the admin pages' #message, an admin section's #NAME-message):
+   * `node` holds .section-message-icon, .section-message-title, .section-message-body and .section-message-list.
+   * show(kind, title, body, items) fills and shows it as a "section-message-KIND"; each page draws its icons its
+   * own way, so `drawIcon(kind)` answers the icon's node. addItem(text, className) adds a line to the list on
+   * show; `list` is that list, for a line the page builds itself.
+   */
+  function messageBox(node, drawIcon) {
+    const parts = {
+      icon: node.querySelector(".section-message-icon"),
+      title: node.querySelector(".section-message-title"),
+      body: node.querySelector(".section-message-body"),
+      list: node.querySelector(".section-message-list"),
+    };
+    return {
+      list: parts.list,
+      show: function (kind, title, body, items) {
+        node.className = "section-message section-message-" + kind;
+        parts.icon.textContent = "";
+        parts.icon.appendChild(drawIcon(kind));
+        parts.title.textContent = title;
+        parts.body.textContent = body || "";
+        parts.body.hidden = !body;
+        parts.list.textContent = "";
+        (items || []).forEach(function (item) {
+          parts.list.appendChild(element("li", "", item));
+        });
+        parts.list.hidden = !items || !items.length;
+        node.hidden = false;
+        node.scrollIntoView({ block: "nearest" });
+      },
+      addItem: function (text, className) {
+        parts.list.hidden = false;
+        parts.list.appendChild(element("li", className || "", text));
+      },
+      hide: function () {
+        node.hidden = true;
+      },
+      focus: function () {
+        node.focus({ preventScroll: false });
+      },
+    };
+  }
+
   /* ------------------------------------------------------------ the picker */
 
   // A search waits for this many characters, and for a pause in the typing this long.
@@ -844,6 +890,7 @@
     closeDialog: closeDialog,
     isAbort: isAbort,
     createApi: createApi,
+    messageBox: messageBox,
     removeButton: removeButton,
     picker: picker,
   });

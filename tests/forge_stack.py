@@ -29,6 +29,15 @@ class ForgeStack(LiveStack):
         """The sandbox's Forge platform, in-process (keys, installation, tokens)."""
         return self.sandbox.state.forge
 
+    def for_a_test(self) -> ForgeStack:
+        """The shared stack as each test starts it: no faults, an empty inbox, the rate limits and the sandbox's
+        request log cleared."""
+        self.reset_faults()
+        self.catcher.clear()
+        self.app.extensions["pagemail.ratelimit"].storage.reset()
+        self.control("DELETE", "requests")
+        return self
+
     def forge_control(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.control(method, f"forge/{path}", **kwargs)
 

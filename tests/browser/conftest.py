@@ -27,6 +27,7 @@ CHROMIUM_ARGUMENTS = (
     "--disable-quic",
     "--window-size=1280,900",
 )
+FAILED_SCREENSHOTS = Path("/tmp")
 # Generous: a slow 2-core CI machine runs the app, the sandbox and Chromium at once.
 PAGE_LOAD_TIMEOUT_S = 120
 
@@ -66,3 +67,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
     return report
+
+
+@pytest.fixture
+def screenshot_on_failure(request: pytest.FixtureRequest, browser: webdriver.Chrome) -> Iterator[None]:
+    """A failing browser test leaves a screenshot, /tmp/pagemail-failed-TEST.png, for whoever reads the CI log.
+
+    For a module's tests: `pytestmark = pytest.mark.usefixtures("screenshot_on_failure")`."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        browser.save_screenshot(str(FAILED_SCREENSHOTS / f"pagemail-failed-{request.node.name}.png"))

@@ -35,6 +35,8 @@ SUCCESS = ".section-message-success"
 FORGE_DIALOG_FRAME = "[data-forge-modal-body] iframe"
 FORGE_PAGE_FRAME = "iframe[data-forge-frame]"
 
+pytestmark = pytest.mark.usefixtures("screenshot_on_failure")
+
 
 @pytest.fixture(scope="module")
 def forge_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForgeStack]:
@@ -45,12 +47,8 @@ def forge_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForgeStack
 
 
 @pytest.fixture
-def stack(forge_stack: ForgeStack) -> Iterator[ForgeStack]:
-    forge_stack.reset_faults()
-    forge_stack.catcher.clear()
-    forge_stack.app.extensions["pagemail.ratelimit"].storage.reset()
-    forge_stack.control("DELETE", "requests")
-    yield forge_stack
+def stack(forge_stack: ForgeStack) -> ForgeStack:
+    return forge_stack.for_a_test()
 
 
 def forge_settings(stack: ForgeStack, user: dict[str, Any], path: str) -> dict[str, Any]:
@@ -206,11 +204,3 @@ def test_a_space_admin_turns_pagemail_off_on_the_forge_space_page(stack: ForgeSt
         body = {"enabled": True, "groups": [{"groupId": g["groupId"]} for g in before["groups"]]}
         answer = stack.forge_api("PUT", path, admin["accountId"], json=body)
         assert answer.status_code == 200, answer.text
-
-
-@pytest.fixture(autouse=True)
-def _screenshot_on_failure(request: pytest.FixtureRequest, browser: Chrome) -> Any:
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        browser.save_screenshot(str(SCREENSHOT.with_name(f"pagemail-failed-{request.node.name}.png")))

@@ -20,6 +20,8 @@ WAIT_S = 90
 SANDBOX_USER_COOKIE = "sandbox_user"
 SUCCESS, WARNING, ERROR = ".section-message-success", ".section-message-warning", ".section-message-error"
 
+pytestmark = pytest.mark.usefixtures("screenshot_on_failure")
+
 
 def person(stack: Any, role: str) -> dict[str, Any]:
     return next(user for user in stack.users() if role in user["roles"])
@@ -279,12 +281,3 @@ def test_a_space_where_pagemail_is_off_explains_why_instead_of_a_form(stack: Any
     finally:
         answer = stack.api("PUT", path, space_admin["accountId"], json={"enabled": True})
         assert answer.status_code == 200, answer.text
-
-
-@pytest.fixture(autouse=True)
-def _dialog_screenshot_on_failure(request: pytest.FixtureRequest, browser: Chrome) -> Any:
-    """A failing browser test leaves a screenshot next to the expected one, for whoever reads the CI log."""
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        browser.save_screenshot(str(SCREENSHOT.with_name(f"pagemail-failed-{request.node.name}.png")))

@@ -37,12 +37,8 @@ def forge_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForgeStack
 
 
 @pytest.fixture
-def stack(forge_stack: ForgeStack) -> Iterator[ForgeStack]:
-    forge_stack.reset_faults()
-    forge_stack.catcher.clear()
-    forge_stack.app.extensions["pagemail.ratelimit"].storage.reset()
-    forge_stack.control("DELETE", "requests")
-    yield forge_stack
+def stack(forge_stack: ForgeStack) -> ForgeStack:
+    return forge_stack.for_a_test()
 
 
 def rows(stack: ForgeStack) -> dict[str, list[tuple[Any, ...]]]:
