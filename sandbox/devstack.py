@@ -122,6 +122,10 @@ def main() -> int:
     """0 after Ctrl-C (or SIGTERM, SIGHUP); 1 when the app or the sandbox fails to come up or stops on its own."""
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop_on_signal)
+    # Ctrl-C (SIGINT) stops everything even when the launcher was started with SIGINT ignored (the background of a
+    # non-interactive shell, where Python leaves it ignored); the app and the sandbox, started from here, then get it
+    # back too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.environ.get("APP_ENV") == "production":
         print("make run is for local work only; refusing APP_ENV=production", file=sys.stderr)
         return 1
