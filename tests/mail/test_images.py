@@ -8,7 +8,7 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from mail.images import ImageError, scale_image
 from tests.mail.pages import image_bytes
@@ -107,6 +107,52 @@ def test_png_with_transparency_stays_png() -> None:
     out = open_image(scaled.data)
     assert out.format == "PNG" and out.mode == "RGBA" and out.size == (640, 320)
     assert out.getpixel((10, 10))[3] == 100
+
+
+def photographic_png(width: int, height: int, mode: str = "RGB") -> bytes:
+    """A photograph saved as PNG: a gradient under per-pixel noise, hundreds of thousands of colours."""
+    noise = Image.effect_noise((width, height), 40).convert("L")
+    down = Image.linear_gradient("L").resize((width, height))  # black at the top, white at the bottom
+    across = Image.linear_gradient("L").transpose(Image.Transpose.ROTATE_90).resize((width, height))  # black left
+    im = Image.merge("RGB", (across, noise, down))
+    if mode == "RGBA":
+        im.putalpha(200)
+    buffer = io.BytesIO()
+    im.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def screenshot_png(width: int, height: int) -> bytes:
+    """A screenshot: flat panels and text on white, a few colours."""
+    im = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    for row in range(0, height, 90):
+        draw.rectangle((20, row + 10, width - 20, row + 30), fill=(222, 235, 255))
+        draw.text((30, row + 40), "Quarterly report: 42 items, 7 open, 35 done " * 3, fill=(23, 43, 77))
+    buffer = io.BytesIO()
+    im.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_photograph_saved_as_png_is_mailed_as_jpeg_once_scaled() -> None:
+    data = photographic_png(2000, 1000)
+    scaled = scale_image(data, mode="fit", max_side=1200)
+    out = open_image(scaled.data)
+    assert scaled.content_type == "image/jpeg" and out.format == "JPEG" and out.size == (640, 320)
+    as_png = io.BytesIO()
+    open_image(data).resize((640, 320), Image.Resampling.LANCZOS).save(as_png, format="PNG", compress_level=2)
+    assert len(scaled.data) * 3 < len(as_png.getvalue())
+    # Same picture: the gradient runs left to right in red.
+    assert out.getpixel((5, 160))[0] < 40 and out.getpixel((634, 160))[0] > 215
+
+
+def test_screenshots_and_transparent_photographs_stay_png_and_an_unscaled_one_untouched() -> None:
+    screenshot = scale_image(screenshot_png(1600, 900), mode="fit", max_side=1200)
+    assert screenshot.content_type == "image/png" and open_image(screenshot.data).size == (640, 360)
+    transparent = scale_image(photographic_png(1600, 800, mode="RGBA"), mode="fit", max_side=1200)
+    assert transparent.content_type == "image/png" and open_image(transparent.data).mode == "RGBA"
+    small = photographic_png(600, 300)
+    assert scale_image(small, mode="fit", max_side=1200).data == small  # nothing to scale or strip: as it is
 
 
 def test_png_text_chunks_are_stripped() -> None:

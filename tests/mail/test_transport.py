@@ -201,7 +201,8 @@ def test_deferred_inline_images_go_out_as_the_email_package_writes_them(catcher:
 
     images = [
         InlineImage(cid=f"img{n}@pagemail", filename=f"shot {n}.png", content_type="image/png", data=data)
-        for n, data in enumerate([bytes(range(256)) * 300, b"\x89PNG" + bytes(57 * 3), b""])
+        # (a block and a bit of one, exactly two blocks of the stream's base64 encoder, a few lines, nothing)
+        for n, data in enumerate([bytes(range(256)) * 300, bytes(range(256)) * 456, b"\x89PNG" + bytes(57 * 3), b""])
     ]
     rendered = RenderedMail(subject="Pictures", html="<p>Hi</p>", text="Hi", images=images)
     kwargs: dict = {"from_addr": "p@example.com", "from_name": "P", "reply_to": None, "to": ["j@example.com"], "cc": []}
