@@ -237,8 +237,9 @@ def _decode_and_encode(
     if as_jpeg:
         if im.mode not in ("RGB", "L"):
             im = im.convert("RGB")
-        # (progressive JPEGs get optimised Huffman tables from libjpeg-turbo whatever `optimize` says)
-        options = {"quality": JPEG_QUALITY, "progressive": True, "optimize": True, "icc_profile": icc_profile}
+        # Baseline with optimised Huffman tables: a progressive JPEG is about 4% smaller but takes 2.5x as long to
+        # write, and a mail client shows an embedded image only once the whole message is there anyway.
+        options = {"quality": JPEG_QUALITY, "optimize": True, "icc_profile": icc_profile}
         data = _encoded(im, "JPEG", options)
         content_type = "image/jpeg"
     else:
