@@ -155,6 +155,26 @@ def test_screenshots_and_transparent_photographs_stay_png_and_an_unscaled_one_un
     assert scale_image(small, mode="fit", max_side=1200).data == small  # nothing to scale or strip: as it is
 
 
+def test_screenshots_are_resampled_with_lanczos_and_photographs_with_bicubic(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = screenshot_png(1600, 900)
+    scaled = scale_image(source, mode="fit", max_side=1200)
+    expected = open_image(source).resize((640, 360), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    assert open_image(scaled.data).tobytes() == expected.tobytes()  # PNG is lossless: the very pixels
+
+    photographs = [photo(2000, 1500), photographic_png(2000, 1000)]
+    filters: list[int] = []
+    resize = Image.Image.resize
+
+    def recording(self: Image.Image, size: tuple[int, int], resample: int | None = None, *args: object, **kw: object):
+        filters.append(resample)
+        return resize(self, size, resample, *args, **kw)
+
+    monkeypatch.setattr(Image.Image, "resize", recording)
+    for data in photographs:
+        scale_image(data, mode="fit", max_side=1200)
+    assert filters == [Image.Resampling.BICUBIC, Image.Resampling.BICUBIC]
+
+
 def test_png_text_chunks_are_stripped() -> None:
     from PIL import PngImagePlugin
 
