@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -405,6 +406,19 @@ def preview(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
     }
 
 
+def _token_ahead(server: SmtpServer) -> Future[str] | None:
+    """A Microsoft 365 or Google connection's access token, asked for while the page is read and its images scaled:
+    a token that is not cached (the first send in an hour) costs a round trip to the provider, which would otherwise
+    come after all of that. The SMTP sign-in then takes it from the token cache."""
+    if server.oauth is None or server.security == "none":  # (an unencrypted connection is refused before its token)
+        return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="token")
+    try:
+        return pool.submit(server.oauth.token)
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _self_copy(composition: Composition, recipients: ResolvedRecipients, wanted: bool) -> list[str]:
     """The sender's own copy: an extra envelope recipient no header names (none when they already get the mail)."""
     own = composition.sender_email
@@ -476,6 +490,7 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
         raise ValidationError(
             "No mail server is configured for this site; ask your site admin", code="smtp_not_configured"
         )
+    token_ahead = _token_ahead(ctx.smtp)
     composition = compose(ctx, request, for_send=True)
     recipients = composition.recipients
     assert recipients is not None
@@ -528,6 +543,8 @@ def send(ctx: SendContext, request: SendRequest) -> dict[str, Any]:
                 readdress(message, to=batch.to, cc=batch.cc, message_id_domain=ctx.message_id_domain)
             yield Envelope(message, from_address, batch.envelope, deferred)
 
+    if token_ahead is not None:
+        token_ahead.result()  # its failure is the send's, as when the connection asks for the token itself
     outcomes = deliver_batches(ctx.smtp, envelopes())
     if all(o.status != "delivered" for o in outcomes):
         first = next(o.error for o in outcomes if o.error is not None)

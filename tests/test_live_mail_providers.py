@@ -115,6 +115,26 @@ def test_a_page_is_sent_as_the_mailbox_with_xoauth2_and_the_token_is_reused(
     assert len(token_calls(admin_stack)) == 1  # the cached token, no second token call
 
 
+@pytest.mark.parametrize("provider", ["microsoft365", "google"])
+def test_the_token_is_asked_for_while_the_page_is_read(
+    admin_stack: LiveStack, demo: dict[str, Any], provider: str
+) -> None:
+    save(admin_stack, microsoft_settings(demo) if provider == "microsoft365" else google_settings(demo))
+    admin_stack.control("POST", "faults", json={"latencyMs": 200})  # every call to Confluence and the provider
+    admin_stack.control("DELETE", "requests")
+    answer = send(admin_stack)
+    assert answer.status_code == 200, answer.text
+    assert len(admin_stack.catcher.wait_for(1)) == 1
+    assert len(token_calls(admin_stack)) == 1
+    calls = admin_stack.control("GET", "requests")["requests"]
+    provider_calls = [e for e in calls if "/v2.0/" in e["path"] or e["path"].startswith("/google/")]
+    downloads = [e for e in calls if e["path"].endswith("/download")]
+    # The page's image can only be asked for once the page has been read (200 ms in, at the earliest). The provider
+    # is asked before that, not after the image has been fetched and scaled, as when the SMTP sign-in asked for it.
+    assert provider_calls and downloads
+    assert min(e["at"] for e in provider_calls) < min(e["at"] for e in downloads)
+
+
 def test_a_revoked_token_is_renewed_once(admin_stack: LiveStack, demo: dict[str, Any]) -> None:
     save(admin_stack, microsoft_settings(demo))
     assert send(admin_stack).status_code == 200
