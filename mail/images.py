@@ -223,6 +223,10 @@ def _decode_and_encode(
     transparent = _has_alpha(im)
     if im.mode == "P" or (not as_jpeg and im.mode not in ("1", "L", "LA", "RGB", "RGBA")):
         im = im.convert("RGBA" if transparent else "RGB")
+    if im.mode in ("RGBA", "LA") and "transparency" not in im.info and _opaque(im):
+        # An alpha channel that is opaque everywhere (many tools save one): the image is judged, and written, without.
+        transparent = False
+        im = im.convert("RGB" if im.mode == "RGBA" else "L")
     if not as_jpeg and not transparent and _is_photograph(im):
         as_jpeg = True  # a photograph saved as PNG (or TIFF, BMP, lossless WebP)
     if orientation != 1:
@@ -311,6 +315,10 @@ def _orientation(im: Image.Image, data: bytes) -> int:
 def _is_photograph(im: Image.Image) -> bool:
     """Many distinct colours (counted in C, stopping at PHOTO_COLOURS + 1)."""
     return im.mode == "RGB" and im.getcolors(maxcolors=PHOTO_COLOURS) is None
+
+
+def _opaque(im: Image.Image) -> bool:
+    return bool(im.getchannel("A").getextrema() == (255, 255))
 
 
 def _has_alpha(im: Image.Image) -> bool:

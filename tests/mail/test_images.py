@@ -115,8 +115,8 @@ def photographic_png(width: int, height: int, mode: str = "RGB") -> bytes:
     down = Image.linear_gradient("L").resize((width, height))  # black at the top, white at the bottom
     across = Image.linear_gradient("L").transpose(Image.Transpose.ROTATE_90).resize((width, height))  # black left
     im = Image.merge("RGB", (across, noise, down))
-    if mode == "RGBA":
-        im.putalpha(200)
+    if mode in ("RGBA", "RGBA-opaque"):
+        im.putalpha(200 if mode == "RGBA" else 255)
     buffer = io.BytesIO()
     im.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -144,6 +144,17 @@ def test_a_photograph_saved_as_png_is_mailed_as_jpeg_once_scaled() -> None:
     assert len(scaled.data) * 3 < len(as_png.getvalue())
     # Same picture: the gradient runs left to right in red.
     assert out.getpixel((5, 160))[0] < 40 and out.getpixel((634, 160))[0] > 215
+
+
+def test_an_alpha_channel_that_is_opaque_everywhere_does_not_keep_a_photograph_a_png() -> None:
+    scaled = scale_image(photographic_png(1600, 800, mode="RGBA-opaque"), mode="fit", max_side=1200)
+    assert scaled.content_type == "image/jpeg" and open_image(scaled.data).size == (640, 320)
+    im = Image.new("RGBA", (1600, 900), (255, 255, 255, 255))
+    ImageDraw.Draw(im).text((30, 40), "A screenshot saved with an alpha channel", fill=(23, 43, 77, 255))
+    buffer = io.BytesIO()
+    im.save(buffer, format="PNG")
+    screenshot = open_image(scale_image(buffer.getvalue(), mode="fit", max_side=1200).data)
+    assert screenshot.format == "PNG" and screenshot.mode == "RGB"  # the same pixels, without a channel saying nothing
 
 
 def test_screenshots_and_transparent_photographs_stay_png_and_an_unscaled_one_untouched() -> None:
