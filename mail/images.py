@@ -33,8 +33,8 @@ JPEG_QUALITY = 85
 # (Pillow's default) or smaller, at a third of its time (README, "Send CPU").
 PNG_COMPRESS_LEVEL = 2
 # An opaque image bound for PNG with more distinct colours than this is a photograph: it goes out as a JPEG, a sixth
-# of the PNG's size in a third of the time. Screenshots and drawings have a few hundred to a few thousand colours
-# (the README's screenshots: 46-128; scaled down, 2,400-15,000); photographs have hundreds of thousands.
+# of the PNG's size in a tenth of the time to write. Screenshots and drawings have a few hundred to a few thousand
+# colours (the README's screenshots: 46-128; scaled down, 2,400-15,000); photographs have hundreds of thousands.
 PHOTO_COLOURS = 65_536
 # Decoders we let near untrusted bytes; SVG, PDF, PSD, ICO, … are refused by Pillow itself with this list.
 SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG also opens MPO (phone photos)
