@@ -217,10 +217,10 @@ def _decode_and_encode(
     im.load()
 
     icc_profile = im.info.get("icc_profile")
-    as_jpeg = source_format in ("JPEG", "MPO") or (
-        source_format == "WEBP" and not _has_alpha(im) and im.info.get("lossless") is not True
-    )
     transparent = _has_alpha(im)
+    as_jpeg = source_format in ("JPEG", "MPO") or (
+        source_format == "WEBP" and not transparent and im.info.get("lossless") is not True
+    )
     if im.mode == "P" or (not as_jpeg and im.mode not in ("1", "L", "LA", "RGB", "RGBA")):
         im = im.convert("RGBA" if transparent else "RGB")
     if im.mode in ("RGBA", "LA") and "transparency" not in im.info and _opaque(im):
