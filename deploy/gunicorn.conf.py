@@ -29,8 +29,9 @@ from deploy.gunicorn_logging import ACCESS_LOG_FORMAT, PrivacyLogger, server_log
 from deploy.gunicorn_worker import (  # noqa: E402
     DrainingThreadWorker,
     account_for_worker,
+    count_changed,
+    replace_all,
     replacement_booted,
-    reset_counters,
 )
 
 gunicorn_errors.install()  # requests gunicorn refuses itself get the API's JSON error shape
@@ -132,5 +133,11 @@ def pre_fork(arbiter: Any, worker: Any) -> None:
 
 
 def on_reload(arbiter: Any) -> None:
-    # SIGHUP: the master resets its worker count to the configured one, so a replacement asked for is void.
-    reset_counters()
+    # SIGHUP: the master resets its worker count to the configured one (a replacement asked for is void) and
+    # replaces every worker.
+    replace_all(arbiter)
+
+
+def nworkers_changed(arbiter: Any, new_value: int, old_value: int | None) -> None:
+    # A replacement's SIGTTOU marks the worker the master stops next as replaced; none takes it below the count.
+    count_changed(arbiter, new_value, old_value)

@@ -8,14 +8,17 @@ with one worker nothing accepts until the master has booted a replacement (the l
   (SIGTTIN) and keeps serving. The new worker, once its app is loaded, tells the master to go back to the
   configured count (SIGTTOU); the master then stops its oldest worker (SIGTERM). So there is always a worker
   accepting. With several workers the oldest is the one stopped, which may be another than the one that asked
-  (each worker asks once, one replacement at a time: every ask replaces the oldest worker).
+  (each worker asks once, one replacement at a time: every ask replaces the oldest worker). A reload (SIGHUP)
+  replaces every worker, and voids an ask in flight; the master's hooks keep the count at the configured one
+  whichever way the signals of an ask and a reload interleave.
 - **Draining.** On SIGTERM a worker stops accepting, finishes every request in flight and answers every request
   already sent, each with `Connection: close`. A worker being replaced (its SIGTERM follows a replacement's
-  SIGTTOU) then keeps each idle keep-alive connection until the client sends one more request (answered, then
-  closed) or closes it, or it has been idle for `keepalive` seconds (as always): only the client (or the ALB, whose
-  idle timeout is shorter than `keepalive`) closes an idle connection first, so no request is ever sent into a
-  connection being closed. A worker of a stopping server (a deploy: the load balancer has drained the task) closes
-  its idle connections once nothing is in flight. Either way the drain ends after `graceful_timeout` at the latest.
+  SIGTTOU, or a reload) then keeps each idle keep-alive connection until the client sends one more request
+  (answered, then closed) or closes it, or it has been idle for `keepalive` seconds (as always): only the client (or
+  the ALB, whose idle timeout is shorter than `keepalive`) closes an idle connection first, so no request is ever
+  sent into a connection being closed. A worker of a stopping server (a deploy: the load balancer has drained the
+  task) closes its idle connections once nothing is in flight. Either way the drain ends after `graceful_timeout`
+  at the latest.
 - **A cheaper loop.** gthread's main loop waits on every request in flight with `futures.wait()` (a lock per
   request, each turn) and writes its heartbeat and checks its parent on every turn; here finished requests leave
   the set themselves and the heartbeat is once a second.
@@ -36,11 +39,13 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-# Shared by the master and its workers (created before the fork): replacements asked for and not yet booted, and
-# replacements booted whose SIGTTOU is about to make the master stop its oldest worker.
+# Shared by the master and its workers (created before the fork): the replacement asked for and not yet booted, and
+# the age (gunicorn's spawn number) of the youngest worker the master has stopped in order to replace it. A worker
+# is told which way to drain by its own age, not by a count handed from process to process, so no signal that lands
+# late (around a reload) can leave a stale "being replaced" for a worker stopped later with the server.
 _PENDING = multiprocessing.Value("i", 0)
 _ASKED_AT = multiprocessing.Value("d", 0.0)  # time.monotonic() of the pending ask (one clock for all processes)
-_RETIRING = multiprocessing.Value("i", 0)
+_REPLACED_UP_TO_AGE = multiprocessing.Value("i", 0)
 DRAIN_POLL_SECONDS = 0.2
 SHUTDOWN_POLL_SECONDS = 0.05
 # An ask whose replacement has not booted by then was lost (the master drops signals beyond five queued ones).
@@ -65,23 +70,44 @@ def _take(counter: Any) -> bool:
         counter.get_lock().release()
 
 
-def reset_counters() -> None:
-    """`on_reload`: the master goes back to the configured count, so asks and retirements in flight are void."""
-    for counter in (_PENDING, _RETIRING):
-        if _locked(counter):
-            counter.value = 0
-            counter.get_lock().release()
+def _replacing(age: int) -> None:
+    """In the master: every worker up to this age that it stops from now on is stopped to be replaced."""
+    _REPLACED_UP_TO_AGE.value = max(_REPLACED_UP_TO_AGE.value, age)  # only the master writes it
+
+
+def replace_all(arbiter: Any) -> None:
+    """`on_reload`: the master goes back to the configured count, so an ask in flight is void, and it replaces every
+    worker it has (the reload's own are forked after this hook): they drain like a replaced worker."""
+    if _locked(_PENDING):
+        _PENDING.value = 0
+        _PENDING.get_lock().release()
+    _replacing(arbiter.worker_age)
+
+
+def count_changed(arbiter: Any, new: int, old: int | None) -> None:
+    """`nworkers_changed`, in the master. One fewer (a replacement's SIGTTOU): the oldest workers beyond the new
+    count, which the master stops next, are being replaced. One fewer than configured: a SIGTTOU whose ask a reload
+    voided (or an operator's); the count stays as configured. (gunicorn itself ignores SIGTTOU at one worker.)"""
+    if old is None or new != old - 1 or new < 1:  # the first count, a reload's or stop's reset, or a SIGTTIN
+        return
+    if new < arbiter.cfg.workers:
+        arbiter.num_workers = arbiter.cfg.workers
+        return
+    by_age = sorted(worker.age for worker in arbiter.WORKERS.values())
+    if len(by_age) > new:
+        _replacing(by_age[len(by_age) - new - 1])
 
 
 def account_for_worker(arbiter: Any) -> None:
-    """`pre_fork`, in the master: a worker forked above the configured count with no ask pending and no retirement
-    on its way is one whose ask a reload voided (the SIGTTIN reached the master after the SIGHUP). It is made to owe
-    the SIGTTOU, so the master goes back to the configured count instead of keeping one worker more for good. (So
-    SIGTTIN and SIGTTOU are this worker's protocol: the worker count is set by the configuration, not by signals.)"""
+    """`pre_fork`, in the master: a worker forked above the configured count with no ask pending is one whose ask a
+    reload voided (the SIGTTIN reached the master after the SIGHUP), or one standing in for a worker that died while
+    a replacement was on its way. It is made to owe the SIGTTOU, so the master goes back to the configured count
+    instead of keeping one worker more for good; a SIGTTOU too many is refused by `count_changed`. (So SIGTTIN and
+    SIGTTOU are this worker's protocol: the worker count is set by the configuration, not by signals.)"""
     if arbiter.num_workers <= arbiter.cfg.workers or not _locked(_PENDING):
         return
     try:
-        if _PENDING.value == 0 and _RETIRING.value == 0:
+        if _PENDING.value == 0:
             _PENDING.value = 1
             _ASKED_AT.value = time.monotonic()
     finally:
@@ -96,9 +122,6 @@ def claim_replacement() -> bool:
 def replacement_booted(worker: Any) -> None:
     """`post_worker_init`: the app is loaded, so the master may now stop the oldest worker."""
     if claim_replacement():
-        if _locked(_RETIRING):
-            _RETIRING.value += 1
-            _RETIRING.get_lock().release()
         os.kill(worker.ppid, signal.SIGTTOU)
 
 
@@ -149,7 +172,7 @@ class DrainingThreadWorker(ThreadWorker):
     def handle_exit(self, sig: int, frame: Any) -> None:
         # The master repeats its SIGTERM until the worker is gone: the first one decides how to drain.
         if self.retiring is None:
-            self.retiring = _take(_RETIRING)
+            self.retiring = self.age <= _REPLACED_UP_TO_AGE.value
         super().handle_exit(sig, frame)
 
     def _wrap_future(self, fs: futures.Future[Any], conn: Any) -> None:

@@ -10,6 +10,10 @@
 - SIGHUP just as the worker asks for its replacement, so that its SIGTTIN is handled after the reload: the server
   must still come back to one worker (the reload voided the ask, yet the master adds a worker for its SIGTTIN:
   the master's pre_fork hook makes that worker owe the SIGTTOU all the same).
+- A SIGTTOU that would take two workers down to one (a replacement's, landing after a reload voided its ask) is
+  refused: the master keeps its configured count.
+- SIGHUP with an idle keep-alive connection to the worker it replaces: the connection stays usable (its next
+  request is answered, `Connection: close`); once the reload is over a stop does not wait for idle connections.
 
 The long request comes from tests/deploy/slow_app.py, served with the same configuration (the app argument on the
 command line replaces the configured one); the reload test serves the real app.
@@ -318,3 +322,74 @@ def test_reload_while_a_worker_asks_for_its_replacement_keeps_one_worker(tmp_pat
         kill_all(server)
     assert counts == [1] * (RACE_ROUNDS + 1), f"workers after each round: {counts}\n{error_log(server)[-3000:]}"
     assert code == 0
+
+
+def test_a_sigttou_below_the_configured_count_is_refused(tmp_path: Path) -> None:
+    """A replacement's SIGTTOU handled after a reload voided its ask (a race of the reload tests above) takes the
+    master below the configured count: with two workers it would run one for good. The master keeps its count."""
+    port = free_port()
+    server = start(tmp_path, server_environ(tmp_path, port, WEB_CONCURRENCY="2"), SLOW_APP)
+    try:
+        wait_until_up(server)
+        assert settled_workers(server) == 2
+        before = workers(server.process.pid)
+        server.process.send_signal(signal.SIGTTOU)
+        wait_for(lambda: TTOU in error_log(server), "the master handling the SIGTTOU", server)
+        assert settled_workers(server) == 2, error_log(server)[-3000:]
+        assert workers(server.process.pid) == before  # none stopped, none booted
+        assert requests.get(f"{server.url}/health", timeout=WAIT_SECONDS).status_code == 200
+        code = server.stop()
+    finally:
+        kill_all(server)
+    assert code == 0, server.output()[-3000:]
+
+
+def idle_connection(port: int) -> HTTPConnection:
+    """A keep-alive connection that has been answered once and is now idle."""
+    connection = HTTPConnection("127.0.0.1", port, timeout=WAIT_SECONDS)
+    connection.request("GET", "/health")
+    response = connection.getresponse()
+    assert f"{response.status} {response.read().decode()}" == HEALTHY
+    assert response.getheader("Connection", "").lower() != "close"
+    return connection
+
+
+def next_answer(connection: HTTPConnection) -> str:
+    """The next request on a kept connection: its answer and Connection header, or how it failed."""
+    try:
+        connection.request("GET", "/health")
+        response = connection.getresponse()
+        return f"{response.status} {response.read().decode()}Connection: {response.getheader('Connection')}"
+    except (OSError, HTTPException) as error:
+        return f"failed {type(error).__name__}"
+
+
+def test_a_reload_keeps_idle_keep_alive_connections_of_the_workers_it_replaces(tmp_path: Path) -> None:
+    """SIGHUP replaces every worker. A client's idle keep-alive connection to an old worker stays open until the
+    client uses it (its next request is answered, with `Connection: close`): closed by the server, that request
+    could be on its way already and read a reset. Once the reload is over, a stop closes idle connections at once:
+    the workers the reload booted are not being replaced."""
+    port = free_port()
+    server = start(tmp_path, server_environ(tmp_path, port, WEB_CONCURRENCY="1"), SLOW_APP)
+    try:
+        wait_until_up(server)
+        old = workers(server.process.pid)
+        kept = idle_connection(port)
+        server.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: workers(server.process.pid) - old != set(), "a worker booted by the reload", server)
+        assert requests.get(f"{server.url}/health", timeout=WAIT_SECONDS).status_code == 200  # served by the new one
+        time.sleep(HOLD_SECONDS)  # the old worker is draining by now
+        assert old <= workers(server.process.pid), "the old worker left before its idle connection was used"
+        answer = next_answer(kept)
+        kept.close()
+        wait_for(lambda: not old & workers(server.process.pid), "exit of the replaced worker", server)
+        fresh = idle_connection(port)
+        started = time.monotonic()
+        code = server.stop()  # long before keepalive (105 s) if the new worker closes its idle connection
+        stopped_in = time.monotonic() - started
+        fresh.close()
+    finally:
+        kill_all(server)
+    assert answer == f"{HEALTHY}Connection: close", server.output()[-3000:]
+    assert code == 0, server.output()[-3000:]
+    assert stopped_in < STOP_SECONDS / 3, f"the stop waited {stopped_in:.1f} s for an idle connection"
