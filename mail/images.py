@@ -23,7 +23,11 @@ MAX_PIXELS = 100_000_000  # what an image may declare at all: checked before any
 MAX_DECODED_PIXELS = 40_000_000
 # Decoded pixels held at once: by one send, and by the whole process (threads of all sends together). 16 small
 # PNGs of 7000x7000 once needed +5.9 GB; with these bounds a process holds at most ~480 MB of decoded pixels.
-SEND_PIXEL_BUDGET = 60_000_000
+# A send's images are scaled on the cores there are, so holding more of them decoded at once gains no time: the
+# 20-image benchmark send (six of ~4 Mpx to scale) was as fast with 16 Mpx as with 60 and peaked ~12% lower
+# (README, Performance); with 10 Mpx its sends at 100 ms latency took ~0.04 s longer. One image larger than the
+# budget holds all of it.
+SEND_PIXEL_BUDGET = 16_000_000
 PROCESS_PIXEL_BUDGET = 120_000_000
 BUDGET_WAIT_SECONDS = 60.0
 MAX_INPUT_BYTES = 50 * 1024 * 1024
