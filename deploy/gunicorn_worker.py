@@ -45,7 +45,9 @@ from gunicorn.workers.gthread import ThreadWorker
 # late (around a reload) can leave a stale "being replaced" for a worker stopped later with the server.
 _PENDING = multiprocessing.Value("i", 0)
 _ASKED_AT = multiprocessing.Value("d", 0.0)  # time.monotonic() of the pending ask (one clock for all processes)
-_REPLACED_UP_TO_AGE = multiprocessing.Value("i", 0)
+# No lock: only the master writes it, before the SIGTERM that makes a worker read it (a lock held by a worker killed
+# mid-read would stop the master for good).
+_REPLACED_UP_TO_AGE = multiprocessing.Value("i", 0, lock=False)
 DRAIN_POLL_SECONDS = 0.2
 SHUTDOWN_POLL_SECONDS = 0.05
 # An ask whose replacement has not booted by then was lost (the master drops signals beyond five queued ones).
@@ -86,16 +88,22 @@ def replace_all(arbiter: Any) -> None:
 
 def count_changed(arbiter: Any, new: int, old: int | None) -> None:
     """`nworkers_changed`, in the master. One fewer (a replacement's SIGTTOU): the oldest workers beyond the new
-    count, which the master stops next, are being replaced. One fewer than configured: a SIGTTOU whose ask a reload
-    voided (or an operator's); the count stays as configured. (gunicorn itself ignores SIGTTOU at one worker.)"""
-    if old is None or new != old - 1 or new < 1:  # the first count, a reload's or stop's reset, or a SIGTTIN
+    count are being replaced; they are marked and stopped here, together, so that a worker reaped meanwhile (the
+    master's SIGCHLD handler may run before `manage_workers`) cannot leave one marked and serving on. One fewer
+    than configured: a SIGTTOU whose ask a reload voided (or an operator's); the count stays as configured.
+    (gunicorn itself ignores SIGTTOU at one worker.) A reload's reset from one more than configured also passes
+    here; `replace_all` marks every worker right after it anyway."""
+    if old is None or new != old - 1 or new < 1:  # the first count, a SIGTTIN, a reload's other resets, SIGWINCH's 0
         return
     if new < arbiter.cfg.workers:
         arbiter.num_workers = arbiter.cfg.workers
         return
-    by_age = sorted(worker.age for worker in arbiter.WORKERS.values())
-    if len(by_age) > new:
-        _replacing(by_age[len(by_age) - new - 1])
+    by_age = sorted(arbiter.WORKERS.items(), key=lambda item: item[1].age)
+    stopping = by_age[: max(0, len(by_age) - new)]
+    if stopping:
+        _replacing(stopping[-1][1].age)
+        for pid, _ in stopping:
+            arbiter.kill_worker(pid, signal.SIGTERM)  # manage_workers, next, repeats it to the same oldest ones
 
 
 def account_for_worker(arbiter: Any) -> None:

@@ -14,6 +14,8 @@
   refused: the master keeps its configured count.
 - SIGHUP with an idle keep-alive connection to the worker it replaces: the connection stays usable (its next
   request is answered, `Connection: close`); once the reload is over a stop does not wait for idle connections.
+- After a replacement, a stop does not wait for the replacement's idle keep-alive connections: only the worker a
+  replacement stops drains as replaced.
 
 The long request comes from tests/deploy/slow_app.py, served with the same configuration (the app argument on the
 command line replaces the configured one); the reload test serves the real app.
@@ -377,7 +379,7 @@ def test_a_reload_keeps_idle_keep_alive_connections_of_the_workers_it_replaces(t
         kept = idle_connection(port)
         server.process.send_signal(signal.SIGHUP)
         wait_for(lambda: workers(server.process.pid) - old != set(), "a worker booted by the reload", server)
-        assert requests.get(f"{server.url}/health", timeout=WAIT_SECONDS).status_code == 200  # served by the new one
+        assert requests.get(f"{server.url}/health", timeout=WAIT_SECONDS).status_code == 200
         time.sleep(HOLD_SECONDS)  # the old worker is draining by now
         assert old <= workers(server.process.pid), "the old worker left before its idle connection was used"
         answer = next_answer(kept)
@@ -391,5 +393,33 @@ def test_a_reload_keeps_idle_keep_alive_connections_of_the_workers_it_replaces(t
     finally:
         kill_all(server)
     assert answer == f"{HEALTHY}Connection: close", server.output()[-3000:]
+    assert code == 0, server.output()[-3000:]
+    assert stopped_in < STOP_SECONDS / 3, f"the stop waited {stopped_in:.1f} s for an idle connection"
+
+
+def test_after_a_replacement_a_stop_does_not_wait_for_the_replacements_idle_connections(tmp_path: Path) -> None:
+    """Only the worker a replacement stops drains as replaced: the replacement, stopped later with the server, closes
+    its idle keep-alive connections once nothing is in flight instead of keeping them up to `keepalive` (105 s)."""
+    port = free_port()
+    environ = server_environ(tmp_path, port, WEB_CONCURRENCY="1")
+    args = ("--max-requests", str(SLOW_RECYCLE_AFTER), "--max-requests-jitter", "0")
+    server = start(tmp_path, environ, SLOW_APP, *args)
+    try:
+        wait_until_up(server)
+        old = workers(server.process.pid)
+        for _ in range(5 * SLOW_RECYCLE_AFTER):  # until the worker asks: its replacement then starts afresh
+            if ASK in error_log(server):
+                break
+            assert new_connection(port) == HEALTHY
+        wait_for(lambda: TTOU in error_log(server), "replacement booted (its SIGTTOU to the master)", server)
+        wait_for(lambda: not old & workers(server.process.pid), "exit of the replaced worker", server)
+        assert len(workers(server.process.pid)) == 1
+        idle = idle_connection(port)  # to the replacement, well below its own max_requests
+        started = time.monotonic()
+        code = server.stop()
+        stopped_in = time.monotonic() - started
+        idle.close()
+    finally:
+        kill_all(server)
     assert code == 0, server.output()[-3000:]
     assert stopped_in < STOP_SECONDS / 3, f"the stop waited {stopped_in:.1f} s for an idle connection"
