@@ -139,5 +139,5 @@ def on_reload(arbiter: Any) -> None:
 
 
 def nworkers_changed(arbiter: Any, new_value: int, old_value: int | None) -> None:
-    # A replacement's SIGTTOU marks the worker the master stops next as replaced; none takes it below the count.
+    # A replacement's SIGTTOU: the worker it replaces is marked as replaced and stopped; none goes below the count.
     count_changed(arbiter, new_value, old_value)

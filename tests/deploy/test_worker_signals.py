@@ -366,6 +366,13 @@ def next_answer(connection: HTTPConnection) -> str:
         return f"failed {type(error).__name__}"
 
 
+def timed_stop(server: Gunicorn) -> tuple[int, float]:
+    """SIGTERM to the master: its exit code, and the seconds it took to exit."""
+    started = time.monotonic()
+    code = server.stop()
+    return code, time.monotonic() - started
+
+
 def test_a_reload_keeps_idle_keep_alive_connections_of_the_workers_it_replaces(tmp_path: Path) -> None:
     """SIGHUP replaces every worker. A client's idle keep-alive connection to an old worker stays open until the
     client uses it (its next request is answered, with `Connection: close`): closed by the server, that request
@@ -386,9 +393,7 @@ def test_a_reload_keeps_idle_keep_alive_connections_of_the_workers_it_replaces(t
         kept.close()
         wait_for(lambda: not old & workers(server.process.pid), "exit of the replaced worker", server)
         fresh = idle_connection(port)
-        started = time.monotonic()
-        code = server.stop()  # long before keepalive (105 s) if the new worker closes its idle connection
-        stopped_in = time.monotonic() - started
+        code, stopped_in = timed_stop(server)  # long before keepalive (105 s) if the new worker closes its idle one
         fresh.close()
     finally:
         kill_all(server)
@@ -415,9 +420,7 @@ def test_after_a_replacement_a_stop_does_not_wait_for_the_replacements_idle_conn
         wait_for(lambda: not old & workers(server.process.pid), "exit of the replaced worker", server)
         assert len(workers(server.process.pid)) == 1
         idle = idle_connection(port)  # to the replacement, well below its own max_requests
-        started = time.monotonic()
-        code = server.stop()
-        stopped_in = time.monotonic() - started
+        code, stopped_in = timed_stop(server)
         idle.close()
     finally:
         kill_all(server)
